@@ -1,0 +1,141 @@
+import * as ort from 'onnxruntime-node';
+import { RenderCancelledError, RenderInputError } from './errors.ts';
+import { decodeLatents, type Model } from './model.ts';
+import { SeededRandom } from './prng.ts';
+import { createScheduler } from './schedulers/index.ts';
+
+export interface GenerateInput {
+  steps: number;
+  /** Conditional text states [T×D] (from the key). */
+  embedding: Float32Array;
+  /** The key's latent [C×H×W], standard-normal scale; multiplied by the scheduler's init sigma. */
+  latent: Float32Array;
+  guidanceScale: number;
+  /** Checked between UNet calls; returning true aborts with RenderCancelledError. */
+  cancelled?: () => boolean;
+  onStep?: (done: number, total: number) => void;
+}
+
+export interface GenerateOutput {
+  scheduler: string;
+  timesteps: number[];
+  initialNoise: Float32Array;
+  finalLatent: Float32Array;
+  /** 8-bit RGB, row-major HWC. */
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  timings: { denoiseMs: number; decodeMs: number; unetCalls: number };
+}
+
+/**
+ * Key contents → image. Guidance: scale > 1 runs the unconditional and conditional branches (as one batch of 2
+ * when the UNet allows it) and mixes uncond + s·(cond − uncond); scale ≤ 1 runs the conditional branch alone,
+ * diffusers' rule (`do_classifier_free_guidance = guidance_scale > 1`).
+ */
+export async function generate(model: Model, input: GenerateInput): Promise<GenerateOutput> {
+  const [c, h, w] = model.shapes.latent;
+  const n = c * h * w;
+  const { tokens, hidden } = model.shapes;
+  if (input.latent.length !== n) throw new RenderInputError(`latent has ${input.latent.length} values, the model needs ${c}×${h}×${w}`);
+  if (input.embedding.length !== tokens * hidden) {
+    throw new RenderInputError(`embedding has ${input.embedding.length} values, the model needs ${tokens}×${hidden}`);
+  }
+  // LCM re-noises between steps; its noise comes from the key's latent so nothing outside the key matters
+  const noiseFor = (i: number) => SeededRandom.fromHash('lcm-noise', new Uint8Array(input.latent.buffer, input.latent.byteOffset, input.latent.byteLength), String(i)).normals(n);
+  const scheduler = createScheduler(model.folder.schedulerConfig, input.steps, { noiseFor });
+  const guided = input.guidanceScale > 1;
+  const g = input.guidanceScale;
+
+  const initialNoise = input.latent.map((v) => v * scheduler.initNoiseSigma);
+  let x = initialNoise;
+  const t0 = performance.now();
+  const total = scheduler.timesteps.length;
+  let unetCalls = 0;
+  for (let i = 0; i < total; i++) {
+    if (input.cancelled?.()) throw new RenderCancelledError();
+    const t = scheduler.timesteps[i];
+    const xIn = scheduler.scaleModelInput(x, i);
+    let eps: Float32Array;
+    if (!guided) {
+      eps = await runUnet(model, xIn, t, input.embedding, 1);
+      unetCalls++;
+    } else if (model.shapes.unetBatches) {
+      const both = await runUnet(model, concat(xIn, xIn), t, concat(model.uncond, input.embedding), 2);
+      unetCalls++;
+      eps = mixGuidance(both.subarray(0, n), both.subarray(n), g);
+    } else {
+      const u = await runUnet(model, xIn, t, model.uncond, 1);
+      const cnd = await runUnet(model, xIn, t, input.embedding, 1);
+      unetCalls += 2;
+      eps = mixGuidance(u, cnd, g);
+    }
+    x = scheduler.step(eps, i, x);
+    input.onStep?.(i + 1, total);
+  }
+  const denoiseMs = performance.now() - t0;
+  if (input.cancelled?.()) throw new RenderCancelledError();
+  const t1 = performance.now();
+  const img = await decodeLatents(model, x, 1);
+  const rgb = toRgb8(img.data, img.channels, img.height, img.width);
+  return {
+    scheduler: scheduler.name,
+    timesteps: [...scheduler.timesteps],
+    initialNoise,
+    finalLatent: x,
+    rgb,
+    width: img.width,
+    height: img.height,
+    timings: { denoiseMs, decodeMs: performance.now() - t1, unetCalls },
+  };
+}
+
+/** Classifier-free guidance: uncond + s·(cond − uncond). */
+export function mixGuidance(uncond: Float32Array, cond: Float32Array, scale: number): Float32Array {
+  const out = new Float32Array(cond.length);
+  for (let i = 0; i < out.length; i++) out[i] = uncond[i] + scale * (cond[i] - uncond[i]);
+  return out;
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+async function runUnet(model: Model, sample: Float32Array, t: number, states: Float32Array, batch: number): Promise<Float32Array> {
+  const [c, h, w] = model.shapes.latent;
+  const { tokens, hidden, timestepType, timestepRank } = model.shapes;
+  const tShape = timestepRank === 0 ? [] : [batch];
+  const count = timestepRank === 0 ? 1 : batch;
+  // an int timestep input gets the value truncated, as numpy's astype does in diffusers' ONNX pipelines
+  const timestep =
+    timestepType === 'int64'
+      ? new ort.Tensor('int64', new BigInt64Array(count).fill(BigInt(Math.trunc(t))), tShape)
+      : timestepType === 'int32'
+        ? new ort.Tensor('int32', new Int32Array(count).fill(Math.trunc(t)), tShape)
+        : new ort.Tensor('float32', new Float32Array(count).fill(t), tShape);
+  const out = await model.unet.session.run({
+    sample: new ort.Tensor('float32', sample, [batch, c, h, w]),
+    timestep,
+    encoder_hidden_states: new ort.Tensor('float32', states, [batch, tokens, hidden]),
+  });
+  return out.out_sample.data as Float32Array;
+}
+
+/** [-1, 1] CHW floats → 8-bit RGB HWC, as diffusers' postprocess: (x/2 + 0.5) clamped, ×255, round half to even. */
+export function toRgb8(data: Float32Array, channels: number, height: number, width: number): Uint8Array {
+  if (channels !== 3) throw new RenderInputError(`VAE decoder returned ${channels} channels, expected 3`);
+  const plane = height * width;
+  const out = new Uint8Array(plane * 3);
+  for (let ch = 0; ch < 3; ch++) {
+    for (let p = 0; p < plane; p++) {
+      const v = Math.min(1, Math.max(0, data[ch * plane + p] / 2 + 0.5)) * 255;
+      const f = Math.floor(v);
+      const d = v - f;
+      out[p * 3 + ch] = d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
+    }
+  }
+  return out;
+}

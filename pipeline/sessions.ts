@@ -1,0 +1,127 @@
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { ModelLoadError } from './errors.ts';
+
+export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+
+/**
+ * The session options that decide the output bits, pinned and recorded in every render's settings.
+ * - graphOptimizationLevel: fusions and layout transforms (NchwcTransformer at 'all') change float rounding,
+ *   so the level is part of the image's identity.
+ * - executionMode sequential, one inter-op thread: no scheduling-dependent operator order.
+ * - intraOpNumThreads: tested not to change bits on this build (test/pipeline/determinism.test.ts); recorded anyway.
+ * - memory arena / pattern: affect allocation only, pinned so the record is complete.
+ */
+export interface SessionSettings {
+  executionProvider: ExecutionProvider;
+  requestedExecutionProvider: ExecutionProvider;
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  executionMode: 'sequential';
+  intraOpNumThreads: number;
+  interOpNumThreads: 1;
+  enableCpuMemArena: boolean;
+  enableMemPattern: boolean;
+  onnxruntimeVersion: string;
+}
+
+export interface SessionRequest {
+  executionProvider?: ExecutionProvider;
+  intraOpNumThreads?: number;
+  graphOptimizationLevel?: SessionSettings['graphOptimizationLevel'];
+}
+
+export const DEFAULT_GRAPH_OPTIMIZATION: SessionSettings['graphOptimizationLevel'] = 'all';
+
+export function parseExecutionProvider(value: string | undefined): ExecutionProvider | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'cpu' || value === 'cuda' || value === 'webgpu') return value;
+  throw new RangeError(`unknown execution provider "${value}" (use cpu, cuda or webgpu)`);
+}
+
+export function resolveSessionSettings(request: SessionRequest = {}): SessionSettings {
+  const requested = request.executionProvider ?? parseExecutionProvider(process.env.LOB_EP) ?? 'cpu';
+  const threads = request.intraOpNumThreads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`intraOpNumThreads must be a positive integer, got ${threads}`);
+  return {
+    executionProvider: requested,
+    requestedExecutionProvider: requested,
+    graphOptimizationLevel: request.graphOptimizationLevel ?? DEFAULT_GRAPH_OPTIMIZATION,
+    executionMode: 'sequential',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    onnxruntimeVersion: ort.env.versions.node ?? 'unknown',
+  };
+}
+
+function ortOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [s.executionProvider],
+    graphOptimizationLevel: s.graphOptimizationLevel,
+    executionMode: s.executionMode,
+    intraOpNumThreads: s.intraOpNumThreads,
+    interOpNumThreads: s.interOpNumThreads,
+    enableCpuMemArena: s.enableCpuMemArena,
+    enableMemPattern: s.enableMemPattern,
+    logSeverityLevel: 3,
+  };
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  path: string;
+}
+
+/**
+ * Opens one ONNX file. A non-CPU provider that fails to initialise falls back to CPU: `settings` is updated in place
+ * and the reason is pushed to `warnings` (so callers can show and record it). A file ORT cannot read is a
+ * ModelLoadError naming it.
+ */
+export async function openSession(path: string, settings: SessionSettings, warnings: string[]): Promise<OpenedSession> {
+  if (settings.executionProvider !== 'cpu') {
+    try {
+      return { session: await ort.InferenceSession.create(path, ortOptions(settings)), path };
+    } catch (err) {
+      warnings.push(
+        `execution provider ${settings.executionProvider} unavailable, falling back to cpu: ${firstLine((err as Error).message)}`,
+      );
+      settings.executionProvider = 'cpu';
+    }
+  }
+  try {
+    return { session: await ort.InferenceSession.create(path, ortOptions(settings)), path };
+  } catch (err) {
+    throw new ModelLoadError(path, `onnxruntime cannot load it: ${firstLine((err as Error).message)}`);
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0].slice(0, 300);
+}
+
+/** One graph input or output as the session reports it. */
+export interface IoSpec {
+  name: string;
+  type: string;
+  /** Dimensions; strings are symbolic (dynamic), numbers fixed. */
+  shape: (number | string)[];
+}
+
+export function ioSpecs(session: ort.InferenceSession, which: 'input' | 'output'): IoSpec[] {
+  const meta = which === 'input' ? session.inputMetadata : session.outputMetadata;
+  return meta.map((m) => {
+    if (!m.isTensor) return { name: m.name, type: 'non-tensor', shape: [] };
+    return { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' ? d : String(d))) };
+  });
+}
+
+export function requireIo(path: string, specs: IoSpec[], name: string, types: string[], rank?: number): IoSpec {
+  const spec = specs.find((s) => s.name === name);
+  if (!spec) throw new ModelLoadError(path, `has no "${name}" (found: ${specs.map((s) => s.name).join(', ') || 'none'})`);
+  if (!types.includes(spec.type)) throw new ModelLoadError(path, `"${name}" is ${spec.type}, expected ${types.join(' or ')}`);
+  if (rank !== undefined && spec.shape.length !== rank) {
+    throw new ModelLoadError(path, `"${name}" has rank ${spec.shape.length}, expected ${rank}`);
+  }
+  return spec;
+}

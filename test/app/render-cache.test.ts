@@ -8,7 +8,9 @@ import { isCompletePng, keyHash, RenderCache } from '../../lib/render-cache.ts';
 
 // Random pixels do not compress, so each PNG is a little over 3 × 32 × 32 bytes.
 async function noisePng(): Promise<Buffer> {
-  return sharp(randomBytes(32 * 32 * 3), { raw: { width: 32, height: 32, channels: 3 } }).png().toBuffer();
+  return sharp(randomBytes(32 * 32 * 3), { raw: { width: 32, height: 32, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 function freshDir(): string {

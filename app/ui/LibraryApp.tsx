@@ -1,0 +1,427 @@
+'use client';
+
+import { type DragEvent, useCallback, useEffect, useRef, useState } from 'react';
+import {
+  ApiError,
+  exportGen5,
+  fetchModel,
+  type ImportResult,
+  importFile,
+  type ModelInfo,
+  randomKey,
+  searchKey,
+} from './api.ts';
+import { ImageStore } from './image-store.ts';
+import { keyFromLocation, QUERY_KEY_MAX, shareUrl } from './share.ts';
+
+type Busy = null | { label: string; since: number };
+
+function messageOf(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 429) return `The library is busy right now (${err.message}). Try again in a moment.`;
+    if (err.status === 503) return `The model is not available: ${err.message}`;
+    return err.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  if (!el) return false;
+  return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
+}
+
+function download(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+async function shortName(key: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
+  return `lob-${Array.from(digest.subarray(0, 5), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+export function LibraryApp() {
+  const store = useRef<ImageStore | null>(null);
+  store.current ??= new ImageStore();
+  const [model, setModel] = useState<ModelInfo | null>(null);
+  const [key, setKey] = useState('');
+  const [draft, setDraft] = useState('');
+  const [imageUrl, setImageUrl] = useState<string | null>(null);
+  const [busy, setBusy] = useState<Busy>(null);
+  const [elapsed, setElapsed] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [stride, setStride] = useState('');
+  const [prompt, setPrompt] = useState('');
+  const [lastPrompt, setLastPrompt] = useState<string | null>(null);
+  const [searchSeed, setSearchSeed] = useState(0);
+  const [verification, setVerification] = useState<ImportResult | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const current = useRef('');
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  // Only the newest action may change the page: a slow render of an old key must not replace a newer one.
+  const generation = useRef(0);
+
+  const show = useCallback(async (nextKey: string, label: string, keep: { verification?: ImportResult } = {}) => {
+    const mine = ++generation.current;
+    setError(null);
+    setNotice(null);
+    setVerification(keep.verification ?? null);
+    setKey(nextKey);
+    setDraft(nextKey);
+    current.current = nextKey;
+    history.replaceState(null, '', shareUrl('', nextKey) || '/');
+    const images = store.current as ImageStore;
+    if (!images.hasImage(nextKey)) setBusy({ label, since: performance.now() });
+    try {
+      const stored = await images.image(nextKey);
+      if (mine !== generation.current) return;
+      setImageUrl(stored.url);
+      setBusy(null);
+    } catch (err) {
+      if (mine !== generation.current) return;
+      setBusy(null);
+      setImageUrl(null);
+      setError(messageOf(err));
+    }
+  }, []);
+
+  // Runs an action that first has to find a key (random, search, neighbour, import), with progress and errors.
+  const act = useCallback(
+    async (label: string, find: () => Promise<string | { key: string; verification: ImportResult }>) => {
+      const mine = ++generation.current;
+      setError(null);
+      setBusy({ label, since: performance.now() });
+      try {
+        const found = await find();
+        if (mine !== generation.current) return;
+        if (typeof found === 'string') await show(found, label);
+        else await show(found.key, label, { verification: found.verification });
+      } catch (err) {
+        if (mine !== generation.current) return;
+        setBusy(null);
+        setError(messageOf(err));
+      }
+    },
+    [show],
+  );
+
+  const goRandom = useCallback(() => act('Finding a random book…', randomKey), [act]);
+  const goNeighbour = useCallback(
+    (by: number) => {
+      if (!current.current || !stride) return;
+      const from = current.current;
+      return act(by > 0 ? 'Turning to the next page…' : 'Turning back a page…', () =>
+        (store.current as ImageStore).neighbour(from, by, stride),
+      );
+    },
+    [act, stride],
+  );
+  const goSearch = useCallback(
+    (text: string, seed: number) => {
+      const trimmed = text.trim();
+      if (!trimmed) {
+        setError('Type what you are looking for first.');
+        return;
+      }
+      setLastPrompt(trimmed);
+      setSearchSeed(seed);
+      return act(`Searching the shelves for “${trimmed}”…`, () => searchKey(trimmed, seed));
+    },
+    [act],
+  );
+  const goImport = useCallback(
+    (file: Blob) =>
+      act('Reading the file and regenerating its image…', async () => {
+        const result = await importFile(file);
+        return { key: result.key, verification: result };
+      }),
+    [act],
+  );
+
+  // First load: the model's description, then the key named by the address, or a random one.
+  useEffect(() => {
+    fetchModel()
+      .then((info) => {
+        setModel(info);
+        setStride((s) => s || info.strides[0]?.name || '');
+      })
+      .catch((err) => setError(messageOf(err)));
+    const fromAddress = keyFromLocation(location.search, location.hash);
+    if (fromAddress) void show(fromAddress, 'Opening the shared book…');
+    else void goRandom();
+    // show and goRandom never change identity, so this runs once, on mount; later address changes are our own.
+  }, [show, goRandom]);
+
+  // Warm the neighbours of whatever is on show, so prev/next is instant.
+  useEffect(() => {
+    if (!key || !stride || !imageUrl) return;
+    void (store.current as ImageStore).prefetch(key, stride, () => current.current === key);
+  }, [key, stride, imageUrl]);
+
+  useEffect(() => {
+    if (!busy) return;
+    const timer = setInterval(() => setElapsed(performance.now() - busy.since), 100);
+    return () => {
+      clearInterval(timer);
+      setElapsed(0);
+    };
+  }, [busy]);
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (isTyping(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+      if (event.key === 'ArrowRight') void goNeighbour(1);
+      else if (event.key === 'ArrowLeft') void goNeighbour(-1);
+      else if (event.key === 'r' || event.key === 'R') void goRandom();
+      else return;
+      event.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [goNeighbour, goRandom]);
+
+  const copyKey = async () => {
+    try {
+      await navigator.clipboard.writeText(key);
+      setNotice('Key copied to the clipboard.');
+    } catch {
+      setNotice('The browser refused the clipboard: select the key and copy it by hand.');
+    }
+  };
+  const copyLink = async () => {
+    const link = shareUrl(location.origin, key);
+    try {
+      await navigator.clipboard.writeText(link);
+      setNotice(
+        key.length > QUERY_KEY_MAX
+          ? 'Link copied. This long key travels after the # so it never reaches a server log.'
+          : 'Link copied.',
+      );
+    } catch {
+      setNotice(`The browser refused the clipboard; the link is: ${link}`);
+    }
+  };
+  const downloadGen5 = async () => {
+    try {
+      download(await exportGen5(key), `${await shortName(key)}.gen5`);
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  const downloadPng = async () => {
+    try {
+      const stored = await (store.current as ImageStore).image(key);
+      download(stored.blob, `${await shortName(key)}.png`);
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    setDragging(false);
+    const file = event.dataTransfer.files[0];
+    if (file) void goImport(file);
+  };
+
+  const pixelated = (model?.imageSize ?? 64) <= 128;
+  const ready = Boolean(key) && !busy;
+
+  return (
+    <main
+      className={`library${dragging ? ' dragging' : ''}`}
+      onDragOver={(event) => {
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(event) => {
+        if (event.currentTarget === event.target) setDragging(false);
+      }}
+      onDrop={onDrop}
+    >
+      <header className="masthead">
+        <h1>The Library of Babel</h1>
+        <p className="motto">Every key names exactly one image. Every image has its key.</p>
+        <p className="model" data-testid="model-name">
+          {model ? (
+            <>
+              Shelved by <strong>{model.name}</strong> <span className="muted">v{model.version}</span>
+            </>
+          ) : (
+            'Opening the catalogue…'
+          )}
+        </p>
+      </header>
+
+      <section className="reader">
+        <figure className="plate" aria-busy={Boolean(busy)}>
+          <div className={`frame${pixelated ? ' pixelated' : ''}`}>
+            {imageUrl ? (
+              // biome-ignore lint/performance/noImgElement: a blob: URL of a PNG we render ourselves
+              <img src={imageUrl} alt="Rendered from the key below" data-testid="image" />
+            ) : (
+              <div className="blank" aria-hidden="true" />
+            )}
+            {busy && (
+              <div className="progress" role="status" data-testid="progress">
+                <span>{busy.label}</span>
+                <span className="elapsed">{(elapsed / 1000).toFixed(1)} s</span>
+                <span className="bar" />
+              </div>
+            )}
+          </div>
+          <nav className="turns" aria-label="Browse">
+            <button type="button" onClick={() => goNeighbour(-1)} disabled={!key || !stride} title="Previous (←)">
+              ← Prev
+            </button>
+            <button type="button" onClick={goRandom} title="Random (R)">
+              Random
+            </button>
+            <button type="button" onClick={() => goNeighbour(1)} disabled={!key || !stride} title="Next (→)">
+              Next →
+            </button>
+          </nav>
+          <label className="stride">
+            <span>Step size for prev / next</span>
+            <select value={stride} onChange={(event) => setStride(event.target.value)} data-testid="stride">
+              {(model?.strides ?? []).map((s) => (
+                <option key={s.name} value={s.name}>
+                  {s.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          {error && (
+            <p className="error" role="alert" data-testid="error">
+              {error}
+            </p>
+          )}
+          {notice && !error && (
+            <p className="notice" role="status" data-testid="notice">
+              {notice}
+            </p>
+          )}
+          {verification && <Verification result={verification} />}
+        </figure>
+
+        <div className="desk">
+          <form
+            className="search"
+            onSubmit={(event) => {
+              event.preventDefault();
+              void goSearch(prompt, 0);
+            }}
+          >
+            <label htmlFor="prompt">Look for</label>
+            <div className="row">
+              <input
+                id="prompt"
+                value={prompt}
+                onChange={(event) => setPrompt(event.target.value)}
+                placeholder="a cat, a red heart, a rainy cloud…"
+                maxLength={500}
+              />
+              <button type="submit">Search</button>
+            </div>
+            {lastPrompt && (
+              <button type="button" className="link" onClick={() => goSearch(lastPrompt, searchSeed + 1)}>
+                Search again for “{lastPrompt}”
+              </button>
+            )}
+          </form>
+
+          <div className="key">
+            <label htmlFor="key">Key</label>
+            <textarea
+              id="key"
+              value={draft}
+              onChange={(event) => setDraft(event.target.value)}
+              spellCheck={false}
+              rows={5}
+              data-testid="key"
+            />
+            <div className="row wrap">
+              {draft.trim() !== key ? (
+                <button type="button" onClick={() => show(draft.trim(), 'Opening the key…')} disabled={!draft.trim()}>
+                  Open this key
+                </button>
+              ) : (
+                <button type="button" onClick={copyKey} disabled={!key}>
+                  Copy key
+                </button>
+              )}
+              <button type="button" onClick={copyLink} disabled={!key}>
+                Copy link
+              </button>
+              <button type="button" onClick={downloadGen5} disabled={!ready}>
+                Download .gen5
+              </button>
+              <button type="button" onClick={downloadPng} disabled={!ready || !imageUrl}>
+                Download PNG
+              </button>
+            </div>
+            <p className="muted small">{key ? `${key.length.toLocaleString('en')} characters` : '\u00a0'}</p>
+          </div>
+
+          <div className="import">
+            <label htmlFor="import-file">Bring a book back</label>
+            <p className="muted small">
+              Drop a <code>.gen5</code> file or one of our PNGs anywhere on the page, or choose one. Its image is
+              regenerated and compared bit for bit.
+            </p>
+            <input
+              id="import-file"
+              ref={fileInput}
+              type="file"
+              accept=".gen5,.png,image/png,application/octet-stream"
+              onChange={(event) => {
+                const file = event.target.files?.[0];
+                if (file) void goImport(file);
+                event.target.value = '';
+              }}
+            />
+          </div>
+        </div>
+      </section>
+
+      <footer className="colophon">
+        <p>
+          ← / → turn the pages, <kbd>R</kbd> opens a random book. Keys are the images: keep the key, keep the image.
+        </p>
+      </footer>
+    </main>
+  );
+}
+
+function Verification({ result }: { result: ImportResult }) {
+  return (
+    <div className={`verification ${result.verified ? 'ok' : 'drift'}`} data-testid="verification">
+      {result.verified ? (
+        <p>
+          <strong>Bit-identical.</strong> The image regenerated from this key matches the file exactly.
+        </p>
+      ) : (
+        <>
+          <p>
+            <strong>Not bit-identical.</strong> The regenerated image differs from the one in the file.
+          </p>
+          {result.warnings.length > 0 && (
+            <ul>
+              {result.warnings.map((w) => (
+                <li key={w}>{w}</li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,83 @@
+/** Browser-side calls to our HTTP API. Every failure becomes an ApiError carrying the server's code and message. */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ModelInfo {
+  name: string;
+  version: string | number;
+  profileId: string;
+  imageSize: number;
+  strides: { name: string; label: string }[];
+}
+
+export interface ImportResult {
+  key: string;
+  verified: boolean;
+  warnings: string[];
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  try {
+    const body = (await response.json()) as { error?: { code?: string; message?: string } };
+    return new ApiError(response.status, body.error?.code ?? 'http', body.error?.message ?? response.statusText);
+  } catch {
+    return new ApiError(response.status, 'http', `the server answered ${response.status} ${response.statusText}`);
+  }
+}
+
+async function call(path: string, init: RequestInit & { signal?: AbortSignal }): Promise<Response> {
+  const response = await fetch(path, init);
+  if (!response.ok) throw await failure(response);
+  return response;
+}
+
+function postJson(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  return call(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
+}
+
+export async function fetchModel(): Promise<ModelInfo> {
+  return (await call('/api/model', {})).json();
+}
+
+export async function randomKey(): Promise<string> {
+  return ((await (await call('/api/random', { cache: 'no-store' })).json()) as { key: string }).key;
+}
+
+export async function searchKey(prompt: string, seed?: number): Promise<string> {
+  return ((await (await postJson('/api/search', { prompt, seed })).json()) as { key: string }).key;
+}
+
+export async function neighbourKey(key: string, by: number, stride: string, signal?: AbortSignal): Promise<string> {
+  return ((await (await postJson('/api/neighbour', { key, by, stride }, signal)).json()) as { key: string }).key;
+}
+
+export async function renderPng(key: string, signal?: AbortSignal): Promise<Blob> {
+  return (await postJson('/api/render', { key }, signal)).blob();
+}
+
+export async function exportGen5(key: string): Promise<Blob> {
+  return (await postJson('/api/export', { key })).blob();
+}
+
+export async function importFile(file: Blob): Promise<ImportResult> {
+  const response = await call('/api/import', {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: file,
+  });
+  return response.json();
+}

@@ -1,0 +1,161 @@
+/**
+ * HTTP plumbing for the route handlers: bounded body readers, and one mapping from our typed errors to
+ * `{error: {code, message}}` responses with the right status. Route handlers stay thin: parse, call lib/, reply.
+ */
+
+/** Explicit request body limits. A JSON body carries at most one key (SD-sized keys are ~190,000 characters). */
+export const BODY_LIMITS = {
+  json: 1024 * 1024,
+  /** A .gen5 file (latents, embeddings and possibly an SD-sized image) or one of our PNGs. */
+  upload: 32 * 1024 * 1024,
+} as const;
+
+/** An error that already knows its HTTP status and stable machine-readable code. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export class BodyTooLargeError extends HttpError {
+  constructor(limit: number) {
+    super(413, 'too_large', `request body is larger than the limit of ${limit} bytes`, { limit });
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+export class BadRequestError extends HttpError {
+  constructor(message: string, code = 'bad_request') {
+    super(400, code, message);
+    this.name = 'BadRequestError';
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string } & Record<string, unknown>;
+}
+
+interface Described {
+  status: number;
+  body: ErrorBody;
+  headers?: Record<string, string>;
+}
+
+// Errors from keyspace/, pipeline/ and gen5/ are recognised by name rather than instanceof: Next bundles each
+// route separately, so one error class can exist as several copies in one server and instanceof would miss.
+function describeError(err: unknown): Described {
+  if (err instanceof HttpError) {
+    return { status: err.status, body: { error: { code: err.code, message: err.message, ...err.details } } };
+  }
+  const e = err as { name?: unknown; message?: unknown; code?: unknown; index?: unknown } | null;
+  const name = typeof e?.name === 'string' ? e.name : '';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  switch (name) {
+    case 'KeyError': {
+      const index = typeof e?.index === 'number' ? e.index : undefined;
+      const where = index === undefined || message.includes(String(index)) ? '' : ` (at character ${index})`;
+      return {
+        status: 400,
+        body: { error: { code: 'bad_key', message: `${message}${where}`, reason: e?.code, index } },
+      };
+    }
+    case 'Gen5Error':
+      return { status: 400, body: { error: { code: 'bad_gen5', message, reason: e?.code } } };
+    case 'PngKeyError':
+      return { status: 400, body: { error: { code: 'bad_png', message, reason: e?.code } } };
+    case 'QueueFullError':
+      return {
+        status: 429,
+        body: { error: { code: 'queue_full', message } },
+        headers: { 'retry-after': '1' },
+      };
+    case 'ModelLoadError':
+      return { status: 503, body: { error: { code: 'model_not_loaded', message } } };
+    default:
+      return { status: 500, body: { error: { code: 'internal', message: 'internal error; see the server log' } } };
+  }
+}
+
+export function errorResponse(err: unknown): Response {
+  const { status, body, headers } = describeError(err);
+  if (status === 500) console.error('[lob] unexpected error:', err);
+  return Response.json(body, { status, headers });
+}
+
+/** Wraps a route handler so every failure becomes a JSON error response; nothing escapes to crash the server. */
+export function route<A extends unknown[]>(
+  handler: (request: Request, ...rest: A) => Promise<Response>,
+): (request: Request, ...rest: A) => Promise<Response> {
+  return async (request, ...rest) => {
+    try {
+      return await handler(request, ...rest);
+    } catch (err) {
+      return errorResponse(err);
+    }
+  };
+}
+
+/** Reads the whole body, refusing (413) as soon as it passes `limit` bytes — before buffering the rest. */
+export async function readBodyBytes(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError(limit);
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new BodyTooLargeError(limit);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Reads a JSON object body (bounded by BODY_LIMITS.json). */
+export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  const bytes = await readBodyBytes(request, BODY_LIMITS.json);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new BadRequestError('request body is not valid JSON', 'bad_json');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new BadRequestError('request body must be a JSON object', 'bad_json');
+  }
+  return value as Record<string, unknown>;
+}
+
+export function requireString(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new BadRequestError(`"${field}" must be a non-empty string`);
+  }
+  return value;
+}
+
+export function optionalInteger(body: Record<string, unknown>, field: string): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new BadRequestError(`"${field}" must be an integer`);
+  }
+  return value;
+}

@@ -1,0 +1,82 @@
+import { BASE64URL_CODES, BASE64URL_DIGITS, digitsToText } from './alphabet.ts';
+import { bitOffset, prefixedLayout } from './layout.ts';
+import type { ArraySection, Profile } from './profile.ts';
+import {
+  checkedArray,
+  decodeSection,
+  encodeSection,
+  type KeyInput,
+  type KeyValues,
+  stepsCode,
+  widthOf,
+} from './values.ts';
+
+// Our text form: the payload is the order index written in base64url digits, last character least significant.
+// Decoding spreads the index into bits and gathers each code's bits from the positions the layout assigns.
+
+function payloadToBits(payload: string): Uint8Array {
+  const n = payload.length;
+  const bits = new Uint8Array(n * 6);
+  for (let i = 0; i < n; i++) {
+    const d = BASE64URL_DIGITS[payload.charCodeAt(i)];
+    const base = (n - 1 - i) * 6;
+    for (let t = 0; t < 6; t++) bits[base + t] = (d >> t) & 1;
+  }
+  return bits;
+}
+
+function bitsToPayload(bits: Uint8Array): string {
+  const n = bits.length / 6;
+  const digits = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const base = (n - 1 - i) * 6;
+    let d = 0;
+    for (let t = 0; t < 6; t++) d |= bits[base + t] << t;
+    digits[i] = d;
+  }
+  return digitsToText(digits, BASE64URL_CODES);
+}
+
+function gather(section: ArraySection, positions: Int32Array, bits: Uint8Array): Uint32Array {
+  const codes = new Uint32Array(section.stored.length);
+  for (let i = 0; i < codes.length; i++) {
+    const start = bitOffset(section, i);
+    const width = widthOf(section, i);
+    let code = 0;
+    for (let b = 0; b < width; b++) code |= bits[positions[start + b]] << b;
+    codes[i] = code;
+  }
+  return codes;
+}
+
+function scatter(section: ArraySection, positions: Int32Array, codes: Uint32Array, bits: Uint8Array): void {
+  for (let i = 0; i < codes.length; i++) {
+    const start = bitOffset(section, i);
+    const width = widthOf(section, i);
+    for (let b = 0; b < width; b++) bits[positions[start + b]] = (codes[i] >>> b) & 1;
+  }
+}
+
+export function decodePrefixed(profile: Profile, payload: string): KeyValues {
+  const { positions } = prefixedLayout(profile);
+  const bits = payloadToBits(payload);
+  let stepCode = 0;
+  for (let b = 0; b < positions.steps.length; b++) stepCode |= bits[positions.steps[b]] << b;
+  return {
+    steps: profile.steps.values[stepCode],
+    embedding: decodeSection(profile.embedding, gather(profile.embedding, positions.embedding, bits)),
+    latent: decodeSection(profile.latent, gather(profile.latent, positions.latent, bits)),
+  };
+}
+
+export function encodePrefixed(profile: Profile, input: KeyInput): string {
+  const { positions } = prefixedLayout(profile);
+  const stepCode = stepsCode(profile.steps, input.steps);
+  const embedding = encodeSection(profile.embedding, checkedArray(profile.embedding, input.embedding));
+  const latent = encodeSection(profile.latent, checkedArray(profile.latent, input.latent));
+  const bits = new Uint8Array(profile.bits);
+  for (let b = 0; b < positions.steps.length; b++) bits[positions.steps[b]] = (stepCode >>> b) & 1;
+  scatter(profile.embedding, positions.embedding, embedding, bits);
+  scatter(profile.latent, positions.latent, latent, bits);
+  return profile.prefix + bitsToPayload(bits);
+}

@@ -1,0 +1,26 @@
+// Public API of the keyspace: pure TypeScript, no I/O, runs in Node and in the browser.
+export { BASE64, BASE64URL } from './alphabet.ts';
+export { decodeKey, encodeKey } from './codec.ts';
+export type { ValueCoding } from './coding.ts';
+export { KeyError, type KeyErrorCode, ProfileError } from './errors.ts';
+export { float16ToNumber, isFloat16Exact, numberToFloat16, toFloat16Array } from './float16.ts';
+export { STRIDES, type Stride } from './layout.ts';
+export { Minifloat, type MinifloatSpec } from './minifloat.ts';
+export { normalQuantile } from './normal.ts';
+export { availableStrides, distance, nextKey, offsetKey, prevKey } from './order.ts';
+export { type ParsedKey, parseKey } from './parse.ts';
+export {
+  type ArraySection,
+  type CodingSpec,
+  loadProfile,
+  PROFILE_FORMAT,
+  type Profile,
+  type ProfileJson,
+  type SectionJson,
+  type StepsSection,
+} from './profile.ts';
+export { SD_LOB_PROFILE } from './profiles/sd-lob.ts';
+export { QuantileCoding, type QuantileSpec } from './quantile.ts';
+export { randomKey } from './random.ts';
+export { createProfileRegistry, type ProfileRegistry, sdLobProfile } from './registry.ts';
+export type { DecodedKey, KeyInput, KeyValues } from './values.ts';

@@ -1,0 +1,81 @@
+import { BASE64_DIGITS, BASE64URL, BASE64URL_DIGITS, firstInvalid } from './alphabet.ts';
+import { KeyError } from './errors.ts';
+import type { Profile } from './profile.ts';
+import type { ProfileRegistry } from './registry.ts';
+
+/** A key whose text is known to be well formed for its profile. */
+export interface ParsedKey {
+  readonly profile: Profile;
+  readonly text: string;
+  /** The payload characters (the text without its prefix). */
+  readonly payload: string;
+}
+
+/** Digit lookup table of a profile's payload alphabet. */
+export function digitTable(profile: Profile): Int8Array {
+  return profile.text === 'bare-base64' ? BASE64_DIGITS : BASE64URL_DIGITS;
+}
+
+/**
+ * Parses key text: `<id>-<version>.<payload>` for our profiles, a bare payload for the registry's bare profile
+ * (sd-lob). Nothing is repaired: any problem is a `KeyError` naming it and its character index.
+ */
+export function parseKey(text: string, registry: ProfileRegistry): ParsedKey {
+  const dot = text.indexOf('.');
+  if (dot < 0) {
+    const bare = registry.bare;
+    if (bare === undefined) throw new KeyError('prefix', 0, 'key has no "<id>-<version>." prefix');
+    checkPayload(text, 0, bare, 'a bare key (no "<id>-<version>." prefix)');
+    return { profile: bare, text, payload: text };
+  }
+  const prefix = text.slice(0, dot);
+  const bad = prefix.search(/[^a-z0-9-]/);
+  if (bad >= 0)
+    throw new KeyError(
+      'prefix',
+      bad,
+      `character ${JSON.stringify(prefix[bad])} at index ${bad} cannot be in a key prefix`,
+    );
+  const hyphen = prefix.lastIndexOf('-');
+  if (hyphen <= 0) throw new KeyError('prefix', hyphen < 0 ? dot : 0, `key prefix "${prefix}" is not "<id>-<version>"`);
+  const id = prefix.slice(0, hyphen);
+  const versionText = prefix.slice(hyphen + 1);
+  if (!/^(0|[1-9][0-9]*)$/.test(versionText)) {
+    throw new KeyError('prefix', hyphen + 1, `key version "${versionText}" at index ${hyphen + 1} is not a number`);
+  }
+  const any = registry.get(id);
+  if (any === undefined || any.text !== 'prefixed') {
+    const known = registry.profiles.filter((p) => p.text === 'prefixed').map((p) => p.id);
+    const why =
+      any === undefined ? `unknown profile "${id}"` : `profile "${id}" keys are written bare, without a prefix`;
+    throw new KeyError('profile', 0, `${why} at index 0 (known: ${known.join(', ') || 'none'})`);
+  }
+  const profile = registry.get(id, Number(versionText));
+  if (profile === undefined) {
+    throw new KeyError('version', hyphen + 1, `profile "${id}" has no version ${versionText} (index ${hyphen + 1})`);
+  }
+  const payload = text.slice(dot + 1);
+  checkPayload(payload, dot + 1, profile, `a ${id}-${profile.version} key`);
+  return { profile, text, payload };
+}
+
+function checkPayload(payload: string, offset: number, profile: Profile, what: string): void {
+  const bad = firstInvalid(payload, digitTable(profile));
+  if (bad >= 0) {
+    const alphabet =
+      profile.text === 'bare-base64' ? 'A-Z a-z 0-9 + /' : `A-Z a-z 0-9 - _ (${BASE64URL.length} digits)`;
+    throw new KeyError(
+      'alphabet',
+      offset + bad,
+      `character ${JSON.stringify(payload[bad])} at index ${offset + bad} is not in the payload alphabet ${alphabet}`,
+    );
+  }
+  if (payload.length !== profile.chars) {
+    const at = offset + Math.min(payload.length, profile.chars);
+    throw new KeyError(
+      'length',
+      at,
+      `${what} needs ${profile.chars} payload characters, got ${payload.length} (${payload.length < profile.chars ? 'missing' : 'extra'} from index ${at})`,
+    );
+  }
+}

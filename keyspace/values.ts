@@ -1,0 +1,86 @@
+import { KeyError } from './errors.ts';
+import { Minifloat } from './minifloat.ts';
+import type { ArraySection, Profile, StepsSection } from './profile.ts';
+
+/** What a key stands for: the step count and the two arrays the pipeline needs, row-major. */
+export interface KeyValues {
+  steps: number;
+  embedding: Float32Array;
+  latent: Float32Array;
+}
+
+export interface DecodedKey extends KeyValues {
+  profile: Profile;
+}
+
+/** Input to the encoder: any numbers are rounded to float32 first (the codings round from float32). */
+export interface KeyInput {
+  steps: number;
+  embedding: ArrayLike<number>;
+  latent: ArrayLike<number>;
+}
+
+export function stepsCode(section: StepsSection, steps: number): number {
+  const code = section.values.indexOf(steps);
+  if (code < 0) throw new KeyError('steps', -1, `steps ${steps} is not one of ${section.values.join(', ')}`);
+  return code;
+}
+
+export function checkedArray(section: ArraySection, values: ArrayLike<number>): Float32Array {
+  if (values.length !== section.size) {
+    throw new KeyError(
+      'shape',
+      values.length,
+      `${section.name} needs ${section.size} values (shape ${section.shape.join('×')}), got ${values.length}`,
+    );
+  }
+  return values instanceof Float32Array ? values : Float32Array.from(values);
+}
+
+/** Fills a section's constants into a decoded array. */
+export function fillConstants(section: ArraySection, out: Float32Array): void {
+  for (const [index, value] of section.constants) out[index] = value;
+}
+
+/** Codes of a section's stored values, in stored order; a value the coding rejects becomes a `KeyError`. */
+export function encodeSection(section: ArraySection, values: Float32Array): Uint32Array {
+  const { stored, coding, widened } = section;
+  const codes = new Uint32Array(stored.length);
+  let i = 0;
+  try {
+    for (; i < widened.count; i++) codes[i] = widened.coding.encode(values[stored[i]], stored[i]);
+    if (coding instanceof Minifloat) {
+      // Minifloats round on the float32 bit pattern: integer work only, the hot loop of an sd-lob key.
+      const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+      const failed = coding.encodeBitsInto(bits, stored, i, codes);
+      if (failed >= 0) {
+        i = failed;
+        coding.encode(values[stored[i]]); // throws the RangeError that names the problem
+      }
+      i = stored.length;
+    } else {
+      for (; i < stored.length; i++) codes[i] = coding.encode(values[stored[i]], stored[i]);
+    }
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const flat = stored[i];
+    throw new KeyError('value', flat, `${section.name}[${flat}] = ${values[flat]}: ${err.message}`);
+  }
+  return codes;
+}
+
+/** Decodes stored-order codes into a full section array (constants included). */
+export function decodeSection(section: ArraySection, codes: Uint32Array): Float32Array {
+  const { stored, coding, widened } = section;
+  const out = new Float32Array(section.size);
+  let i = 0;
+  for (; i < widened.count; i++) out[stored[i]] = widened.coding.decode(codes[i], stored[i]);
+  for (; i < stored.length; i++) out[stored[i]] = coding.decode(codes[i], stored[i]);
+  fillConstants(section, out);
+  return out;
+}
+
+/** Code width of stored value i. */
+export function widthOf(section: ArraySection, i: number): number {
+  return i < section.widened.count ? section.widened.coding.bits : section.coding.bits;
+}

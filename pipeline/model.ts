@@ -1,7 +1,10 @@
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
+import { loadProfile, type Profile } from '../keyspace/profile.ts';
+import { createProfileRegistry, type ProfileRegistry } from '../keyspace/registry.ts';
 import { ModelLoadError, RenderInputError } from './errors.ts';
 import { type ModelFolder, modelName, readModelFolder } from './model-folder.ts';
+import { modelProfileJson } from './profile.ts';
 import { createScheduler, SchedulerConfigError } from './schedulers/index.ts';
 import {
   type IoSpec,
@@ -54,6 +57,9 @@ export interface Model {
   schedulerName: string;
   /** Empty-prompt text states [T×D], computed once at load: the unconditional branch of guidance. */
   uncond: Float32Array;
+  /** The model's keyspace profile (keyspace.json, or derived for SD exports) and a registry holding it. */
+  profile: Profile;
+  registry: ProfileRegistry;
   release(): Promise<void>;
 }
 
@@ -140,6 +146,13 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const guidanceScale = options.guidanceScale ?? folder.lob?.guidance_scale ?? DEFAULT_SD_GUIDANCE;
   if (!(guidanceScale >= 0)) throw new RangeError(`guidance scale must be ≥ 0, got ${guidanceScale}`);
 
+  let profile: Profile;
+  try {
+    profile = loadProfile(modelProfileJson(folder, shapes));
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw err;
+    throw new ModelLoadError(`${dir}/keyspace.json`, (err as Error).message);
+  }
   const partial = { folder, shapes, tokenizer, text };
   const uncond = (await encodeText(partial, '')).hidden;
   const model: Model = {
@@ -159,6 +172,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     guidanceScale,
     schedulerName,
     uncond,
+    profile,
+    registry: createProfileRegistry([profile]),
     async release() {
       for (const s of [text, unet, vaeDecoder, imageEncoder]) await s?.session.release();
     },

@@ -1,4 +1,151 @@
-import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { KeyError, randomKey } from '../../../keyspace/index.ts';
+import { ModelLoadError, RenderInputError } from '../../../pipeline/errors.ts';
+import { loadModel, type Model } from '../../../pipeline/model.ts';
+import { defaultModelDir } from '../../../pipeline/project-root.ts';
+import { renderKey } from '../../../pipeline/render.ts';
+import { searchKey } from '../../../pipeline/search.ts';
+import { type ExecutionProvider, parseExecutionProvider } from '../../../pipeline/sessions.ts';
+import { CliError } from '../errors.ts';
+import { readKeyArg } from '../key-arg.ts';
 
-// Placeholder until the render commands land (their issue owns this file).
-export function registerRenderCommands(_program: Command): void {}
+/**
+ * `lob render`, `lob search`, `lob random`. Exit codes (docs/pipeline.md): 0 ok, 1 runtime failure,
+ * 2 usage or bad key, 3 model folder missing or corrupt. Results go to stdout, progress and warnings to stderr.
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, model: 3 } as const;
+
+interface ModelOpts {
+  model?: string;
+  threads?: number;
+  ep?: ExecutionProvider;
+}
+
+const positiveInt = (name: string) => (v: string) => {
+  if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return Number(v);
+};
+
+const seedArg = (v: string) => {
+  if (!/^[0-9]+$/.test(v) || BigInt(v) >= 2n ** 64n) throw new InvalidArgumentError('seed must be an integer in 0..2^64-1');
+  return BigInt(v);
+};
+
+function modelOptions(cmd: Command): Command {
+  return cmd
+    .option('--model <dir>', 'model folder (default: $LOB_MODEL, else models/emoji)')
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInt('--threads'))
+    .addOption(
+      new Option('--ep <provider>', 'execution provider: cpu, cuda, webgpu (default: $LOB_EP or cpu)').argParser((v) => {
+        try {
+          return parseExecutionProvider(v);
+        } catch (err) {
+          throw new InvalidArgumentError((err as Error).message);
+        }
+      }),
+    );
+}
+
+/** Maps pipeline errors to the documented exit codes. */
+function toCliError(err: unknown): unknown {
+  if (err instanceof ModelLoadError) return new CliError(`model: ${err.message}`, EXIT.model);
+  if (err instanceof KeyError) return new CliError(`bad key: ${err.message}`, EXIT.usage);
+  if (err instanceof RenderInputError) return new CliError(err.message, EXIT.usage);
+  return err;
+}
+
+async function openModel(opts: ModelOpts): Promise<Model> {
+  const model = await loadModel(opts.model ?? defaultModelDir(), { intraOpNumThreads: opts.threads, executionProvider: opts.ep });
+  for (const w of model.warnings) process.stderr.write(`lob: warning: ${w}\n`);
+  return model;
+}
+
+function progress(label: string): ((done: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (done, total) => {
+    process.stderr.write(`\r${label} step ${done}/${total}`);
+    if (done === total) process.stderr.write('\n');
+  };
+}
+
+async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toCliError(err);
+  }
+}
+
+export function registerRenderCommands(program: Command): void {
+  modelOptions(
+    program
+      .command('render')
+      .description('render KEY to a PNG (prints the PNG SHA-256); KEY may be - (stdin) or @FILE')
+      .argument('<key>', 'the key')
+      .requiredOption('-o, --output <file>', 'PNG to write')
+      .option('--gen5 <file>', 'also write a .gen5 provenance file'),
+  ).action(async (keyArg: string, opts: ModelOpts & { output: string; gen5?: string }) => {
+    const key = await readKeyArg(keyArg);
+    await guarded(async () => {
+      const model = await openModel(opts);
+      try {
+        const result = await renderKey(model, key, { onStep: progress('render') });
+        await writeFile(opts.output, result.png);
+        if (opts.gen5) await writeGen5(opts.gen5, result);
+        process.stdout.write(`${result.pngSha256}\n`);
+      } finally {
+        await model.release();
+      }
+    });
+  });
+
+  modelOptions(
+    program
+      .command('search')
+      .description('find a key for PROMPT (prints the seed on stderr, the key as the last stdout line)')
+      .argument('<prompt>', 'text prompt')
+      .option('--seed <n>', 'latent seed (default: fresh random)', seedArg)
+      .option('--best-of <n>', 'rank N candidates with the image encoder, keep the best', positiveInt('--best-of')),
+  ).action(async (prompt: string, opts: ModelOpts & { seed?: bigint; bestOf?: number }) => {
+    await guarded(async () => {
+      const model = await openModel(opts);
+      try {
+        const result = await searchKey(model, prompt, { seed: opts.seed, bestOf: opts.bestOf });
+        process.stderr.write(`seed ${result.seed}${result.score === null ? '' : `, score ${result.score.toFixed(4)}`}\n`);
+        process.stdout.write(`${result.key}\n`);
+      } finally {
+        await model.release();
+      }
+    });
+  });
+
+  modelOptions(
+    program
+      .command('random')
+      .description("print a uniformly random key of the model's keyspace")
+      .option('--seed <n>', 'reproducible key from this seed (default: cryptographic randomness)', seedArg),
+  ).action(async (opts: ModelOpts & { seed?: bigint }) => {
+    await guarded(async () => {
+      const model = await openModel(opts);
+      try {
+        process.stdout.write(`${randomKey(model.profile, opts.seed)}\n`);
+      } finally {
+        await model.release();
+      }
+    });
+  });
+}
+
+async function writeGen5(path: string, result: Awaited<ReturnType<typeof renderKey>>): Promise<void> {
+  const { buildGen5 } = await loadProvenance();
+  await writeFile(path, await buildGen5(result));
+}
+
+async function loadProvenance(): Promise<{ buildGen5: (r: Awaited<ReturnType<typeof renderKey>>) => Promise<Uint8Array> | Uint8Array }> {
+  try {
+    return await import('../../provenance.ts');
+  } catch (err) {
+    throw new CliError(`--gen5 is unavailable: lib/provenance.ts cannot be loaded (${(err as Error).message})`, EXIT.failure);
+  }
+}

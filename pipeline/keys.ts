@@ -1,0 +1,28 @@
+import { decodeKey, encodeKey, KeyError, parseKey } from '../keyspace/index.ts';
+import type { Model } from './model.ts';
+
+export interface ModelKey {
+  key: string;
+  profileId: string;
+  steps: number;
+  embedding: Float32Array;
+  latent: Float32Array;
+}
+
+/**
+ * Parses and decodes a key for this model. A well-formed key of another profile (another model's, or a seed sd-lob
+ * key) is a KeyError with code 'profile': rendering it here would silently give a different image.
+ */
+export function decodeModelKey(model: Model, text: string): ModelKey {
+  const parsed = parseKey(text, model.registry);
+  const p = parsed.profile;
+  if (p.id !== model.profile.id || p.version !== model.profile.version) {
+    throw new KeyError('profile', 0, `key is for profile ${p.id}-${p.version}, the loaded model ${model.name} uses ${model.profile.id}-${model.profile.version}`);
+  }
+  const d = decodeKey(parsed);
+  return { key: parsed.text, profileId: `${p.id}-${p.version}`, steps: d.steps, embedding: d.embedding, latent: d.latent };
+}
+
+export function encodeModelKey(model: Model, values: { steps: number; embedding: Float32Array; latent: Float32Array }): string {
+  return encodeKey(model.profile, values);
+}

@@ -1,0 +1,95 @@
+import { decodeModelKey } from './keys.ts';
+import { generate } from './generate.ts';
+import type { Model } from './model.ts';
+import { encodePng, PNG_OPTIONS, sha256Hex } from './png.ts';
+import type { SessionSettings } from './sessions.ts';
+
+export interface RenderSettings {
+  session: SessionSettings;
+  png: typeof PNG_OPTIONS;
+  timesteps: number[];
+  latentScaling: number;
+  latentShape: number[];
+  embeddingShape: number[];
+  imageSize: [number, number];
+  /** Why a requested execution provider was not used, etc. */
+  warnings: string[];
+}
+
+/** docs/contracts.md's RenderResult. */
+export interface RenderResult {
+  png: Buffer;
+  pngSha256: string;
+  key: string;
+  profileId: string;
+  steps: number;
+  guidance: number;
+  scheduler: string;
+  initialNoise: Float32Array;
+  finalLatent: Float32Array;
+  embedding: Float32Array;
+  settings: RenderSettings;
+  model: { name: string; version: string; files: Record<string, string> };
+  timings: { denoiseMs: number; decodeMs: number; pngMs: number; unetCalls: number };
+}
+
+export interface RenderOptions {
+  /** Guidance scale for this render (default: the model's). */
+  guidanceScale?: number;
+  /** The prompt the key came from, when known (goes into the PNG's parameters text). */
+  prompt?: string;
+  cancelled?: () => boolean;
+  onStep?: (done: number, total: number) => void;
+}
+
+/** Renders one key in this thread with an already loaded model. Workers and the CLI both call this. */
+export async function renderKey(model: Model, keyText: string, options: RenderOptions = {}): Promise<RenderResult> {
+  const decoded = decodeModelKey(model, keyText);
+  const guidance = options.guidanceScale ?? model.guidanceScale;
+  const out = await generate(model, {
+    steps: decoded.steps,
+    embedding: decoded.embedding,
+    latent: decoded.latent,
+    guidanceScale: guidance,
+    cancelled: options.cancelled,
+    onStep: options.onStep,
+  });
+  const t = performance.now();
+  const png = await encodePng(out.rgb, out.width, out.height, {
+    key: decoded.key,
+    profileId: decoded.profileId,
+    prompt: options.prompt,
+    steps: decoded.steps,
+    sampler: out.scheduler,
+    guidance,
+    width: out.width,
+    height: out.height,
+    modelName: model.name,
+    modelHash: model.folder.files['unet/model.onnx'] ?? '',
+  });
+  const pngMs = performance.now() - t;
+  return {
+    png,
+    pngSha256: sha256Hex(png),
+    key: decoded.key,
+    profileId: decoded.profileId,
+    steps: decoded.steps,
+    guidance,
+    scheduler: out.scheduler,
+    initialNoise: out.initialNoise,
+    finalLatent: out.finalLatent,
+    embedding: decoded.embedding,
+    settings: {
+      session: { ...model.settings },
+      png: PNG_OPTIONS,
+      timesteps: out.timesteps,
+      latentScaling: model.folder.latentScaling,
+      latentShape: [1, ...model.shapes.latent],
+      embeddingShape: [model.shapes.tokens, model.shapes.hidden],
+      imageSize: [out.height, out.width],
+      warnings: [...model.warnings],
+    },
+    model: { name: model.name, version: model.version, files: { ...model.folder.files } },
+    timings: { ...out.timings, pngMs },
+  };
+}

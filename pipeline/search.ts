@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import * as ort from 'onnxruntime-node';
+import { RenderInputError } from './errors.ts';
+import { generate } from './generate.ts';
+import { decodeModelKey, encodeModelKey } from './keys.ts';
+import { encodeText, type Model } from './model.ts';
+import { SeededRandom } from './prng.ts';
+
+export interface SearchOptions {
+  /** Seed of the latent PRNG; omitted → a fresh 64-bit seed from the OS's CSPRNG (reported back). */
+  seed?: bigint | number;
+  /** Render this many candidates and keep the one whose image best matches the prompt (needs an image encoder). */
+  bestOf?: number;
+  cancelled?: () => boolean;
+}
+
+export interface SearchCandidate {
+  key: string;
+  /** cosine(image_encoder(image), text_embeds(prompt)); null when not ranked. */
+  score: number | null;
+}
+
+export interface SearchResult {
+  key: string;
+  /** The seed used, as a decimal string: `search --seed` with it gives the same key again. */
+  seed: string;
+  steps: number;
+  score: number | null;
+  candidates: SearchCandidate[];
+}
+
+export const MAX_BEST_OF = 64;
+
+/** The model's default step count, or the nearest count its keyspace can store. */
+export function defaultSteps(model: Model): number {
+  const values = model.profile.steps.values;
+  return values.reduce((best, v) => (Math.abs(v - model.defaultSteps) < Math.abs(best - model.defaultSteps) ? v : best), values[0]);
+}
+
+/**
+ * Prompt → key: the prompt's text states become the key's embedding; the latent is standard-normal noise from a
+ * seeded PRNG (candidate i takes the i-th draw, so bestOf 1 and the first of bestOf N agree); steps = the model's
+ * default. "Search again" is simply another seed.
+ */
+export async function searchKey(model: Model, prompt: string, options: SearchOptions = {}): Promise<SearchResult> {
+  const bestOf = options.bestOf ?? 1;
+  if (!Number.isInteger(bestOf) || bestOf < 1 || bestOf > MAX_BEST_OF) throw new RenderInputError(`bestOf must be an integer in 1..${MAX_BEST_OF}, got ${bestOf}`);
+  if (bestOf > 1 && !(model.imageEncoder && model.shapes.textEmbedsOutput === 'text_embeds')) {
+    throw new RenderInputError(`bestOf ${bestOf} needs a model with image_encoder and text_embeds; ${model.name} has none`);
+  }
+  const seed = options.seed === undefined ? randomBytes(8).readBigUInt64LE(0) : BigInt.asUintN(64, BigInt(options.seed));
+  const rng = new SeededRandom(seed);
+  const text = await encodeText(model, prompt);
+  const steps = defaultSteps(model);
+  const [c, h, w] = model.shapes.latent;
+  const candidates: SearchCandidate[] = [];
+  for (let i = 0; i < bestOf; i++) {
+    const key = encodeModelKey(model, { steps, embedding: text.hidden, latent: rng.normals(c * h * w) });
+    candidates.push({ key, score: bestOf > 1 ? await scoreKey(model, key, text.textEmbeds as Float32Array, options.cancelled) : null });
+  }
+  let best = candidates[0];
+  for (const cand of candidates) if ((cand.score ?? -Infinity) > (best.score ?? -Infinity)) best = cand;
+  return { key: best.key, seed: seed.toString(), steps, score: best.score, candidates };
+}
+
+async function scoreKey(model: Model, key: string, textEmbeds: Float32Array, cancelled?: () => boolean): Promise<number> {
+  const d = decodeModelKey(model, key);
+  const out = await generate(model, { steps: d.steps, embedding: d.embedding, latent: d.latent, guidanceScale: model.guidanceScale, cancelled });
+  return cosine(await imageEmbeds(model, out.rgb, out.height, out.width), textEmbeds);
+}
+
+/** image_encoder on the 8-bit image (what the PNG shows), mapped back to [-1, 1] CHW. */
+export async function imageEmbeds(model: Model, rgb: Uint8Array, height: number, width: number): Promise<Float32Array> {
+  if (!model.imageEncoder) throw new RenderInputError(`${model.name} has no image_encoder`);
+  const plane = height * width;
+  const chw = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) for (let ch = 0; ch < 3; ch++) chw[ch * plane + p] = (rgb[p * 3 + ch] / 255) * 2 - 1;
+  const out = await model.imageEncoder.session.run({ pixel_values: new ort.Tensor('float32', chw, [1, 3, height, width]) });
+  return out.image_embeds.data as Float32Array;
+}
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new RangeError(`cosine of vectors of length ${a.length} and ${b.length}`);
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb || 1);
+}

@@ -1,0 +1,52 @@
+import type { RenderResult } from './render.ts';
+import type { SearchResult } from './search.ts';
+import type { SessionRequest } from './sessions.ts';
+
+export interface WorkerInit {
+  modelDir: string;
+  session: SessionRequest;
+  guidanceScale?: number;
+}
+
+export type Task =
+  | { kind: 'render'; key: string; prompt?: string; guidanceScale?: number }
+  | { kind: 'search'; prompt: string; seed?: string; bestOf?: number }
+  | { kind: 'embed'; prompt: string };
+
+export type TaskResult = RenderResult | SearchResult | { hidden: Float32Array; textEmbeds: Float32Array | null };
+
+/** Main → worker. `cancel` is a shared Int32 the main thread sets to 1 to stop the task between steps. */
+export interface TaskMessage {
+  id: number;
+  task: Task;
+  cancel: SharedArrayBuffer;
+}
+
+export interface ModelInfo {
+  name: string;
+  version: string;
+  profileId: string;
+  defaultSteps: number;
+  guidanceScale: number;
+  scheduler: string;
+  executionProvider: string;
+  warnings: string[];
+  files: Record<string, string>;
+}
+
+/** A thrown error flattened for postMessage (its class is rebuilt on the main side by name). */
+export interface WireError {
+  name: string;
+  message: string;
+  code?: string;
+  index?: number;
+  file?: string;
+  problem?: string;
+}
+
+export type WorkerMessage =
+  | { type: 'ready'; info: ModelInfo }
+  | { type: 'load-error'; error: WireError }
+  | { type: 'progress'; id: number; done: number; total: number }
+  | { type: 'done'; id: number; result: TaskResult }
+  | { type: 'failed'; id: number; error: WireError };

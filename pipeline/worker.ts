@@ -1,0 +1,62 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { encodeText, loadModel, type Model } from './model.ts';
+import { renderKey } from './render.ts';
+import { searchKey } from './search.ts';
+import type { ModelInfo, TaskMessage, TaskResult, WireError, WorkerInit, WorkerMessage } from './worker-protocol.ts';
+
+// One model per worker, loaded once; tasks run one at a time (the renderer never sends a second before a reply).
+const port = parentPort;
+if (!port) throw new Error('pipeline/worker.ts must run in a worker thread');
+const init = workerData as WorkerInit;
+
+function wire(err: unknown): WireError {
+  const e = err as Error & { code?: string; index?: number; file?: string; problem?: string };
+  return { name: e?.name ?? 'Error', message: e?.message ?? String(err), code: e?.code, index: e?.index, file: e?.file, problem: e?.problem };
+}
+
+const post = (msg: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+
+function info(model: Model): ModelInfo {
+  return {
+    name: model.name,
+    version: model.version,
+    profileId: `${model.profile.id}-${model.profile.version}`,
+    defaultSteps: model.defaultSteps,
+    guidanceScale: model.guidanceScale,
+    scheduler: model.schedulerName,
+    executionProvider: model.settings.executionProvider,
+    warnings: model.warnings,
+    files: model.folder.files,
+  };
+}
+
+async function run(model: Model, msg: TaskMessage): Promise<TaskResult> {
+  const flag = new Int32Array(msg.cancel);
+  const cancelled = () => Atomics.load(flag, 0) !== 0;
+  const t = msg.task;
+  if (t.kind === 'render') {
+    return renderKey(model, t.key, {
+      prompt: t.prompt,
+      guidanceScale: t.guidanceScale,
+      cancelled,
+      onStep: (done, total) => post({ type: 'progress', id: msg.id, done, total }),
+    });
+  }
+  if (t.kind === 'search') return searchKey(model, t.prompt, { seed: t.seed === undefined ? undefined : BigInt(t.seed), bestOf: t.bestOf, cancelled });
+  return encodeText(model, t.prompt);
+}
+
+try {
+  const model = await loadModel(init.modelDir, { ...init.session, guidanceScale: init.guidanceScale });
+  port.on('message', async (msg: TaskMessage) => {
+    try {
+      const result = await run(model, msg);
+      post({ type: 'done', id: msg.id, result });
+    } catch (err) {
+      post({ type: 'failed', id: msg.id, error: wire(err) });
+    }
+  });
+  post({ type: 'ready', info: info(model) });
+} catch (err) {
+  post({ type: 'load-error', error: wire(err) });
+}

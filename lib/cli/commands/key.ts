@@ -138,8 +138,9 @@ function humanSummary(info: Record<string, unknown>): string {
   ];
   for (const s of sections) {
     const f = (x: number) => x.toPrecision(5);
+    const { min, max, mean, std } = s.stats;
     lines.push(
-      `${s.name.padEnd(9)}${s.shape.join('×')} ${s.dtype}  min ${f(s.min)}  max ${f(s.max)}  mean ${f(s.mean)}  std ${f(s.std)}`,
+      `${s.name.padEnd(10)}${s.shape.join('×')} ${s.dtype}  min ${f(min)}  max ${f(max)}  mean ${f(mean)}  std ${f(std)}`,
     );
   }
   return `${lines.join('\n')}\n`;

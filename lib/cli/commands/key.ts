@@ -123,15 +123,8 @@ function describe(parsed: ParsedKey, decoded: DecodedKey): Record<string, unknow
 }
 
 function humanSummary(info: Record<string, unknown>): string {
-  const sections = info.sections as {
-    name: string;
-    shape: number[];
-    dtype: string;
-    min: number;
-    max: number;
-    mean: number;
-    std: number;
-  }[];
+  type Stats = { min: number; max: number; mean: number; std: number };
+  const sections = info.sections as { name: string; shape: number[]; dtype: string; stats: Stats }[];
   const lines = [
     `profile  ${info.profile} v${info.version} (${info.chars} chars, ${info.bits} bits)`,
     `steps    ${info.steps}`,

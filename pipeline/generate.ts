@@ -37,18 +37,24 @@ export async function generate(model: Model, input: GenerateInput): Promise<Gene
   const [c, h, w] = model.shapes.latent;
   const n = c * h * w;
   const { tokens, hidden } = model.shapes;
-  if (input.latent.length !== n) throw new RenderInputError(`latent has ${input.latent.length} values, the model needs ${c}×${h}×${w}`);
+  if (input.latent.length !== n)
+    throw new RenderInputError(`latent has ${input.latent.length} values, the model needs ${c}×${h}×${w}`);
   if (input.embedding.length !== tokens * hidden) {
     throw new RenderInputError(`embedding has ${input.embedding.length} values, the model needs ${tokens}×${hidden}`);
   }
   // LCM re-noises between steps; its noise comes from the key's latent so nothing outside the key matters
-  const noiseFor = (i: number) => SeededRandom.fromHash('lcm-noise', new Uint8Array(input.latent.buffer, input.latent.byteOffset, input.latent.byteLength), String(i)).normals(n);
+  const noiseFor = (i: number) =>
+    SeededRandom.fromHash(
+      'lcm-noise',
+      new Uint8Array(input.latent.buffer, input.latent.byteOffset, input.latent.byteLength),
+      String(i),
+    ).normals(n);
   const scheduler = createScheduler(model.folder.schedulerConfig, input.steps, { noiseFor });
   const guided = input.guidanceScale > 1;
   const g = input.guidanceScale;
 
   const initialNoise = input.latent.map((v) => v * scheduler.initNoiseSigma);
-  let x = initialNoise;
+  let x: Float32Array = initialNoise;
   const t0 = performance.now();
   const total = scheduler.timesteps.length;
   let unetCalls = 0;
@@ -104,7 +110,13 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-async function runUnet(model: Model, sample: Float32Array, t: number, states: Float32Array, batch: number): Promise<Float32Array> {
+async function runUnet(
+  model: Model,
+  sample: Float32Array,
+  t: number,
+  states: Float32Array,
+  batch: number,
+): Promise<Float32Array> {
   const [c, h, w] = model.shapes.latent;
   const { tokens, hidden, timestepType, timestepRank } = model.shapes;
   const tShape = timestepRank === 0 ? [] : [batch];

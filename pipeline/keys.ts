@@ -17,12 +17,25 @@ export function decodeModelKey(model: Model, text: string): ModelKey {
   const parsed = parseKey(text, model.registry);
   const p = parsed.profile;
   if (p.id !== model.profile.id || p.version !== model.profile.version) {
-    throw new KeyError('profile', 0, `key is for profile ${p.id}-${p.version}, the loaded model ${model.name} uses ${model.profile.id}-${model.profile.version}`);
+    throw new KeyError(
+      'profile',
+      0,
+      `key is for profile ${p.id}-${p.version}, the loaded model ${model.name} uses ${model.profile.id}-${model.profile.version}`,
+    );
   }
   const d = decodeKey(parsed);
-  return { key: parsed.text, profileId: `${p.id}-${p.version}`, steps: d.steps, embedding: d.embedding, latent: d.latent };
+  return {
+    key: parsed.text,
+    profileId: `${p.id}-${p.version}`,
+    steps: d.steps,
+    embedding: d.embedding,
+    latent: d.latent,
+  };
 }
 
-export function encodeModelKey(model: Model, values: { steps: number; embedding: Float32Array; latent: Float32Array }): string {
+export function encodeModelKey(
+  model: Model,
+  values: { steps: number; embedding: Float32Array; latent: Float32Array },
+): string {
   return encodeKey(model.profile, values);
 }

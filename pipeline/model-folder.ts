@@ -53,14 +53,16 @@ function readJson(dir: string, rel: string, required: boolean): Record<string, u
   } catch (err) {
     throw new ModelLoadError(path, `not valid JSON (${(err as Error).message})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ModelLoadError(path, 'not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ModelLoadError(path, 'not a JSON object');
   return value as Record<string, unknown>;
 }
 
 function onnxPath(dir: string, sub: string, required: boolean): string | null {
   const path = join(dir, sub, 'model.onnx');
   if (!existsSync(path)) {
-    if (required) throw new ModelLoadError(path, 'missing (a diffusers ONNX folder needs text_encoder, unet and vae_decoder)');
+    if (required)
+      throw new ModelLoadError(path, 'missing (a diffusers ONNX folder needs text_encoder, unet and vae_decoder)');
     return null;
   }
   if (statSync(path).size === 0) throw new ModelLoadError(path, 'empty file');
@@ -75,7 +77,8 @@ function latentScaling(dir: string, index: Record<string, unknown>): number {
   ];
   for (const [file, value] of candidates) {
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !(value > 0)) throw new ModelLoadError(file, `scaling_factor must be a positive number, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' || !(value > 0))
+      throw new ModelLoadError(file, `scaling_factor must be a positive number, got ${JSON.stringify(value)}`);
     return value;
   }
   // diffusers' AutoencoderKL default, what every SD 1.x/2.x export uses
@@ -106,7 +109,8 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   const index = readJson(dir, 'model_index.json', true);
   const schedulerConfig = readJson(dir, 'scheduler/scheduler_config.json', true);
   const tokenizerDir = join(dir, 'tokenizer');
-  if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) throw new ModelLoadError(join(tokenizerDir, 'tokenizer.json'), 'missing');
+  if (!existsSync(join(tokenizerDir, 'tokenizer.json')))
+    throw new ModelLoadError(join(tokenizerDir, 'tokenizer.json'), 'missing');
   readJson(dir, 'tokenizer/tokenizer.json', true);
   readJson(dir, 'tokenizer/tokenizer_config.json', true);
   const onnx = {

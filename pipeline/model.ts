@@ -70,7 +70,12 @@ function fixedDim(d: number | string | undefined): number | null {
   return typeof d === 'number' && d > 0 ? d : null;
 }
 
-function readShapes(folder: ModelFolder, text: OpenedSession, unet: OpenedSession, tokenizer: PreTrainedTokenizer): ModelShapes {
+function readShapes(
+  folder: ModelFolder,
+  text: OpenedSession,
+  unet: OpenedSession,
+  tokenizer: PreTrainedTokenizer,
+): ModelShapes {
   const tIn = ioSpecs(text.session, 'input');
   const tOut = ioSpecs(text.session, 'output');
   const ids = requireIo(text.path, tIn, 'input_ids', ['int32', 'int64'], 2);
@@ -82,9 +87,13 @@ function readShapes(folder: ModelFolder, text: OpenedSession, unet: OpenedSessio
   requireIo(unet.path, ioSpecs(unet.session, 'output'), 'out_sample', ['float32'], 4);
   const extra = uIn.filter((s) => !['sample', 'timestep', 'encoder_hidden_states'].includes(s.name));
   if (extra.length) {
-    throw new ModelLoadError(unet.path, `has inputs this pipeline does not drive: ${extra.map((s) => s.name).join(', ')}`);
+    throw new ModelLoadError(
+      unet.path,
+      `has inputs this pipeline does not drive: ${extra.map((s) => s.name).join(', ')}`,
+    );
   }
-  if (timestep.shape.length > 1) throw new ModelLoadError(unet.path, `"timestep" has rank ${timestep.shape.length}, expected 0 or 1`);
+  if (timestep.shape.length > 1)
+    throw new ModelLoadError(unet.path, `"timestep" has rank ${timestep.shape.length}, expected 0 or 1`);
 
   const maxLen = (tokenizer as unknown as { model_max_length?: number }).model_max_length;
   const tokens = fixedDim(ids.shape[1]) ?? fixedDim(ehs.shape[1]) ?? (maxLen && maxLen < 100_000 ? maxLen : 77);
@@ -95,7 +104,11 @@ function readShapes(folder: ModelFolder, text: OpenedSession, unet: OpenedSessio
   }
   const channels = fixedDim(sample.shape[1]) ?? 4;
   const side = folder.unetSampleSize ?? 64;
-  const latent: [number, number, number] = [channels, fixedDim(sample.shape[2]) ?? side, fixedDim(sample.shape[3]) ?? side];
+  const latent: [number, number, number] = [
+    channels,
+    fixedDim(sample.shape[2]) ?? side,
+    fixedDim(sample.shape[3]) ?? side,
+  ];
   const names = tOut.map((s) => s.name);
   return {
     tokens,
@@ -105,7 +118,11 @@ function readShapes(folder: ModelFolder, text: OpenedSession, unet: OpenedSessio
     timestepType: timestep.type as ModelShapes['timestepType'],
     timestepRank: timestep.shape.length as 0 | 1,
     unetBatches: fixedDim(sample.shape[0]) !== 1,
-    textEmbedsOutput: names.includes('text_embeds') ? 'text_embeds' : names.includes('pooler_output') ? 'pooler_output' : null,
+    textEmbedsOutput: names.includes('text_embeds')
+      ? 'text_embeds'
+      : names.includes('pooler_output')
+        ? 'pooler_output'
+        : null,
     imageSize: null,
   };
 }
@@ -130,7 +147,9 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const vaeDecoder = await openSession(folder.onnx.vaeDecoder, settings, warnings);
   requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'input'), 'latent_sample', ['float32'], 4);
   requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'output'), 'sample', ['float32'], 4);
-  const imageEncoder = folder.onnx.imageEncoder ? await openSession(folder.onnx.imageEncoder, settings, warnings) : null;
+  const imageEncoder = folder.onnx.imageEncoder
+    ? await openSession(folder.onnx.imageEncoder, settings, warnings)
+    : null;
   const shapes = readShapes(folder, text, unet, tokenizer);
 
   let schedulerName: string;
@@ -196,7 +215,9 @@ export async function encodeText(
   const out = await model.text.session.run(feeds);
   const hidden = out.last_hidden_state.data as Float32Array;
   if (hidden.length !== tokens * model.shapes.hidden) {
-    throw new RenderInputError(`text encoder returned ${hidden.length} values, expected ${tokens}×${model.shapes.hidden}`);
+    throw new RenderInputError(
+      `text encoder returned ${hidden.length} values, expected ${tokens}×${model.shapes.hidden}`,
+    );
   }
   return {
     hidden: Float32Array.from(hidden),
@@ -213,11 +234,17 @@ export interface DecodedImage {
 }
 
 /** VAE decode of `batch` latents (already in the model's latent space; divided by the scaling here). */
-export async function decodeLatents(model: Pick<Model, 'shapes' | 'folder' | 'vaeDecoder'>, latents: Float32Array, batch: number): Promise<DecodedImage> {
+export async function decodeLatents(
+  model: Pick<Model, 'shapes' | 'folder' | 'vaeDecoder'>,
+  latents: Float32Array,
+  batch: number,
+): Promise<DecodedImage> {
   const [c, h, w] = model.shapes.latent;
   const scale = model.folder.latentScaling;
   const scaled = scale === 1 ? latents : latents.map((v) => v / scale);
-  const out = await model.vaeDecoder.session.run({ latent_sample: new ort.Tensor('float32', scaled, [batch, c, h, w]) });
+  const out = await model.vaeDecoder.session.run({
+    latent_sample: new ort.Tensor('float32', scaled, [batch, c, h, w]),
+  });
   const sample = out.sample;
   const [, ch, oh, ow] = sample.dims as number[];
   return { data: sample.data as Float32Array, channels: ch, height: oh, width: ow };

@@ -46,7 +46,8 @@ function* chunks(png: Buffer): Generator<Chunk> {
     const end = off + 12 + len;
     if (end > png.length) throw new PngFormatError(`chunk ${type} at byte ${off} runs past the end`);
     const crc = png.readUInt32BE(off + 8 + len);
-    if (crc32(png.subarray(off + 4, off + 8 + len)) !== crc) throw new PngFormatError(`chunk ${type} at byte ${off} has a bad CRC`);
+    if (crc32(png.subarray(off + 4, off + 8 + len)) !== crc)
+      throw new PngFormatError(`chunk ${type} at byte ${off} has a bad CRC`);
     yield { type, data: png.subarray(off + 8, off + 8 + len), start: off, end };
     off = end;
     if (type === 'IEND') return;
@@ -63,20 +64,33 @@ function makeChunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([head, data, crc]);
 }
 
-const isLatin1 = (s: string) => /^[\x00-\xff]*$/.test(s) && !s.includes('\0');
+// tEXt holds Latin-1 without NUL; anything else (emoji in a prompt) needs iTXt
+const isLatin1 = (s: string) => [...s].every((ch) => ch !== '\0' && (ch.codePointAt(0) as number) <= 0xff);
 
 function textChunk(keyword: string, text: string): Buffer {
-  if (!/^[\x20-\x7e]{1,79}$/.test(keyword) || keyword !== keyword.trim()) throw new RangeError(`invalid PNG text keyword "${keyword}"`);
-  if (isLatin1(text)) return makeChunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(text, 'latin1')]));
+  if (!/^[\x20-\x7e]{1,79}$/.test(keyword) || keyword !== keyword.trim())
+    throw new RangeError(`invalid PNG text keyword "${keyword}"`);
+  if (isLatin1(text))
+    return makeChunk(
+      'tEXt',
+      Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0]), Buffer.from(text, 'latin1')]),
+    );
   // iTXt: keyword\0 compression-flag(0) method(0) language-tag\0 translated-keyword\0 text(UTF-8)
-  return makeChunk('iTXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(text, 'utf8')]));
+  return makeChunk(
+    'iTXt',
+    Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(text, 'utf8')]),
+  );
 }
 
 /** Returns a copy of the PNG with text entries inserted right after IHDR (order kept, so bytes stay deterministic). */
 export function addTextChunks(png: Buffer, entries: [keyword: string, text: string][]): Buffer {
   const first = chunks(png).next().value as Chunk | undefined;
-  if (!first || first.type !== 'IHDR') throw new PngFormatError('first chunk is not IHDR');
-  return Buffer.concat([png.subarray(0, first.end), ...entries.map(([k, t]) => textChunk(k, t)), png.subarray(first.end)]);
+  if (first?.type !== 'IHDR') throw new PngFormatError('first chunk is not IHDR');
+  return Buffer.concat([
+    png.subarray(0, first.end),
+    ...entries.map(([k, t]) => textChunk(k, t)),
+    png.subarray(first.end),
+  ]);
 }
 
 /** All tEXt/iTXt entries (uncompressed iTXt only; compressed ones are skipped, we never write them). */

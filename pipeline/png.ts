@@ -6,7 +6,12 @@ import { addTextChunks, readTextChunks } from './png-chunks.ts';
  * sharp's PNG options, pinned: with the same libvips/libspng build these give the same bytes for the same pixels
  * (no palette quantisation, fixed zlib level, no adaptive filter search). Recorded in render settings.
  */
-export const PNG_OPTIONS = { compressionLevel: 9, adaptiveFiltering: false, palette: false, progressive: false } as const;
+export const PNG_OPTIONS = {
+  compressionLevel: 9,
+  adaptiveFiltering: false,
+  palette: false,
+  progressive: false,
+} as const;
 
 /** Keys longer than this are not written whole into the PNG; the `lob-key` entry then holds profile + SHA-256. */
 export const MAX_EMBEDDED_KEY_CHARS = 16_384;
@@ -51,7 +56,9 @@ export function keyEntry(key: string, profileId: string): string {
 }
 
 export async function encodePng(rgb: Uint8Array, width: number, height: number, meta: PngMetadata): Promise<Buffer> {
-  const bare = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 } })
+  const bare = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), {
+    raw: { width, height, channels: 3 },
+  })
     .png(PNG_OPTIONS)
     .toBuffer();
   return addTextChunks(bare, [
@@ -66,7 +73,7 @@ export type PngKey = { kind: 'key'; key: string } | { kind: 'ref'; profileId: st
 export function readPngKey(png: Buffer): PngKey | null {
   const entry = readTextChunks(png).get(KEY_CHUNK);
   if (entry === undefined) return null;
-  const ref = /^lob-key-ref:1 profile=([a-z0-9]+) sha256=([0-9a-f]{64})$/.exec(entry);
+  const ref = /^lob-key-ref:1 profile=([a-z0-9-]+) sha256=([0-9a-f]{64})$/.exec(entry);
   if (ref) return { kind: 'ref', profileId: ref[1], sha256: ref[2] };
   return { kind: 'key', key: entry };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ModelLoadError } from './errors.ts';
-import type { ModelFolder } from './model-folder.ts';
 import type { ModelShapes } from './model.ts';
+import type { ModelFolder } from './model-folder.ts';
 
 /** Profile JSON as docs/contracts.md defines it (validated by keyspace's loadProfile). */
 export type ProfileJsonLike = Record<string, unknown> & { id: string; version: number };
@@ -30,7 +30,12 @@ export function deriveSdProfile(folder: ModelFolder, shapes: ModelShapes): Profi
         shape: [shapes.tokens, shapes.hidden],
         coding: { type: 'minifloat', sign: true, exponentBits: 4, mantissaBits: 10, bias: 4 },
       },
-      { name: 'latent', kind: 'latent', shape: [1, c, h, w], coding: { type: 'quantile', bits: 4, distribution: { type: 'standard-normal' } } },
+      {
+        name: 'latent',
+        kind: 'latent',
+        shape: [1, c, h, w],
+        coding: { type: 'quantile', bits: 4, distribution: { type: 'standard-normal' } },
+      },
     ],
   };
 }
@@ -45,7 +50,12 @@ export function modelProfileJson(folder: ModelFolder, shapes: ModelShapes): Prof
   const lat = sections.find((s) => s.kind === 'latent')?.shape;
   const wantEmb = [shapes.tokens, shapes.hidden];
   const wantLat = [1, ...shapes.latent];
-  if (!emb || emb.join() !== wantEmb.join()) throw new ModelLoadError(file, `embedding shape ${JSON.stringify(emb)} ≠ the text encoder's ${JSON.stringify(wantEmb)}`);
-  if (!lat || lat.join() !== wantLat.join()) throw new ModelLoadError(file, `latent shape ${JSON.stringify(lat)} ≠ the UNet's ${JSON.stringify(wantLat)}`);
+  if (!emb || emb.join() !== wantEmb.join())
+    throw new ModelLoadError(
+      file,
+      `embedding shape ${JSON.stringify(emb)} ≠ the text encoder's ${JSON.stringify(wantEmb)}`,
+    );
+  if (!lat || lat.join() !== wantLat.join())
+    throw new ModelLoadError(file, `latent shape ${JSON.stringify(lat)} ≠ the UNet's ${JSON.stringify(wantLat)}`);
   return json;
 }

@@ -21,7 +21,8 @@ export function projectRoot(): string {
       }
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package root above ${process.cwd()}; set LOB_ROOT`);
+    if (parent === dir)
+      throw new Error(`cannot find the ${PACKAGE_NAME} package root above ${process.cwd()}; set LOB_ROOT`);
     dir = parent;
   }
 }

@@ -1,5 +1,5 @@
-import { decodeModelKey } from './keys.ts';
 import { generate } from './generate.ts';
+import { decodeModelKey } from './keys.ts';
 import type { Model } from './model.ts';
 import { encodePng, PNG_OPTIONS, sha256Hex } from './png.ts';
 import type { SessionSettings } from './sessions.ts';

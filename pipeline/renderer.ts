@@ -7,7 +7,15 @@ import { defaultModelDir, projectRoot } from './project-root.ts';
 import type { RenderResult } from './render.ts';
 import type { SearchResult } from './search.ts';
 import type { ExecutionProvider, SessionSettings } from './sessions.ts';
-import type { ModelInfo, Task, TaskMessage, TaskResult, WireError, WorkerInit, WorkerMessage } from './worker-protocol.ts';
+import type {
+  ModelInfo,
+  Task,
+  TaskMessage,
+  TaskResult,
+  WireError,
+  WorkerInit,
+  WorkerMessage,
+} from './worker-protocol.ts';
 
 export interface RendererOptions {
   /** Model folder (default: LOB_MODEL, else models/emoji). */
@@ -83,9 +91,11 @@ export class Renderer {
   /** Starts the workers and waits until each has loaded the model (ModelLoadError if the folder is bad). */
   static async create(options: RendererOptions = {}): Promise<Renderer> {
     const workers = options.workers ?? 1;
-    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new RangeError(`workers must be a positive integer, got ${workers}`);
     const maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
-    if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError(`maxQueue must be a non-negative integer, got ${maxQueue}`);
+    if (!Number.isInteger(maxQueue) || maxQueue < 0)
+      throw new RangeError(`maxQueue must be a non-negative integer, got ${maxQueue}`);
     const init: WorkerInit = {
       modelDir: options.modelDir ?? defaultModelDir(),
       guidanceScale: options.guidanceScale,
@@ -108,7 +118,10 @@ export class Renderer {
   }
 
   render(key: string, options: TaskOptions & { prompt?: string; guidanceScale?: number } = {}): Promise<RenderResult> {
-    return this.submit({ kind: 'render', key, prompt: options.prompt, guidanceScale: options.guidanceScale }, options).then((r) => {
+    return this.submit(
+      { kind: 'render', key, prompt: options.prompt, guidanceScale: options.guidanceScale },
+      options,
+    ).then((r) => {
       const res = r as RenderResult;
       // structured clone turns the Buffer into a plain Uint8Array
       res.png = Buffer.from(res.png.buffer, res.png.byteOffset, res.png.byteLength);
@@ -116,7 +129,10 @@ export class Renderer {
     });
   }
 
-  search(prompt: string, options: TaskOptions & { seed?: bigint | number; bestOf?: number } = {}): Promise<SearchResult> {
+  search(
+    prompt: string,
+    options: TaskOptions & { seed?: bigint | number; bestOf?: number } = {},
+  ): Promise<SearchResult> {
     const seed = options.seed === undefined ? undefined : BigInt(options.seed).toString();
     return this.submit({ kind: 'search', prompt, seed, bestOf: options.bestOf }, options) as Promise<SearchResult>;
   }
@@ -201,7 +217,14 @@ export class Renderer {
       slot.job = null;
       job?.reject(new Error(`render worker exited with code ${code}`));
       spawn(this.init).then(
-        ({ worker: w }) => (this.closed ? w.terminate() : (this.attach(w), this.pump())),
+        ({ worker: w }) => {
+          if (this.closed) {
+            void w.terminate();
+            return;
+          }
+          this.attach(w);
+          this.pump();
+        },
         (err) => {
           if (this.slots.length === 0) for (const j of this.queue.splice(0)) j.reject(err as Error);
         },
@@ -214,7 +237,8 @@ function spawn(init: WorkerInit): Promise<{ worker: Worker; info: ModelInfo }> {
   const entry = join(projectRoot(), 'pipeline', 'worker-entry.mjs');
   const worker = new Worker(entry, { workerData: init });
   return new Promise((resolve, reject) => {
-    const onExit = (code: number) => reject(new Error(`render worker exited with code ${code} while loading ${init.modelDir}`));
+    const onExit = (code: number) =>
+      reject(new Error(`render worker exited with code ${code} while loading ${init.modelDir}`));
     worker.once('exit', onExit);
     worker.once('error', reject);
     worker.once('message', (msg: WorkerMessage) => {
@@ -223,7 +247,11 @@ function spawn(init: WorkerInit): Promise<{ worker: Worker; info: ModelInfo }> {
       if (msg.type === 'ready') resolve({ worker, info: msg.info });
       else {
         void worker.terminate();
-        reject(msg.type === 'load-error' ? rebuild(msg.error) : new Error(`unexpected first message ${msg.type} from render worker`));
+        reject(
+          msg.type === 'load-error'
+            ? rebuild(msg.error)
+            : new Error(`unexpected first message ${msg.type} from render worker`),
+        );
       }
     });
   });

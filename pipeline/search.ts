@@ -34,7 +34,10 @@ export const MAX_BEST_OF = 64;
 /** The model's default step count, or the nearest count its keyspace can store. */
 export function defaultSteps(model: Model): number {
   const values = model.profile.steps.values;
-  return values.reduce((best, v) => (Math.abs(v - model.defaultSteps) < Math.abs(best - model.defaultSteps) ? v : best), values[0]);
+  return values.reduce(
+    (best, v) => (Math.abs(v - model.defaultSteps) < Math.abs(best - model.defaultSteps) ? v : best),
+    values[0],
+  );
 }
 
 /**
@@ -44,11 +47,15 @@ export function defaultSteps(model: Model): number {
  */
 export async function searchKey(model: Model, prompt: string, options: SearchOptions = {}): Promise<SearchResult> {
   const bestOf = options.bestOf ?? 1;
-  if (!Number.isInteger(bestOf) || bestOf < 1 || bestOf > MAX_BEST_OF) throw new RenderInputError(`bestOf must be an integer in 1..${MAX_BEST_OF}, got ${bestOf}`);
+  if (!Number.isInteger(bestOf) || bestOf < 1 || bestOf > MAX_BEST_OF)
+    throw new RenderInputError(`bestOf must be an integer in 1..${MAX_BEST_OF}, got ${bestOf}`);
   if (bestOf > 1 && !(model.imageEncoder && model.shapes.textEmbedsOutput === 'text_embeds')) {
-    throw new RenderInputError(`bestOf ${bestOf} needs a model with image_encoder and text_embeds; ${model.name} has none`);
+    throw new RenderInputError(
+      `bestOf ${bestOf} needs a model with image_encoder and text_embeds; ${model.name} has none`,
+    );
   }
-  const seed = options.seed === undefined ? randomBytes(8).readBigUInt64LE(0) : BigInt.asUintN(64, BigInt(options.seed));
+  const seed =
+    options.seed === undefined ? randomBytes(8).readBigUInt64LE(0) : BigInt.asUintN(64, BigInt(options.seed));
   const rng = new SeededRandom(seed);
   const text = await encodeText(model, prompt);
   const steps = defaultSteps(model);
@@ -56,16 +63,30 @@ export async function searchKey(model: Model, prompt: string, options: SearchOpt
   const candidates: SearchCandidate[] = [];
   for (let i = 0; i < bestOf; i++) {
     const key = encodeModelKey(model, { steps, embedding: text.hidden, latent: rng.normals(c * h * w) });
-    candidates.push({ key, score: bestOf > 1 ? await scoreKey(model, key, text.textEmbeds as Float32Array, options.cancelled) : null });
+    candidates.push({
+      key,
+      score: bestOf > 1 ? await scoreKey(model, key, text.textEmbeds as Float32Array, options.cancelled) : null,
+    });
   }
   let best = candidates[0];
   for (const cand of candidates) if ((cand.score ?? -Infinity) > (best.score ?? -Infinity)) best = cand;
   return { key: best.key, seed: seed.toString(), steps, score: best.score, candidates };
 }
 
-async function scoreKey(model: Model, key: string, textEmbeds: Float32Array, cancelled?: () => boolean): Promise<number> {
+async function scoreKey(
+  model: Model,
+  key: string,
+  textEmbeds: Float32Array,
+  cancelled?: () => boolean,
+): Promise<number> {
   const d = decodeModelKey(model, key);
-  const out = await generate(model, { steps: d.steps, embedding: d.embedding, latent: d.latent, guidanceScale: model.guidanceScale, cancelled });
+  const out = await generate(model, {
+    steps: d.steps,
+    embedding: d.embedding,
+    latent: d.latent,
+    guidanceScale: model.guidanceScale,
+    cancelled,
+  });
   return cosine(await imageEmbeds(model, out.rgb, out.height, out.width), textEmbeds);
 }
 
@@ -75,7 +96,9 @@ export async function imageEmbeds(model: Model, rgb: Uint8Array, height: number,
   const plane = height * width;
   const chw = new Float32Array(3 * plane);
   for (let p = 0; p < plane; p++) for (let ch = 0; ch < 3; ch++) chw[ch * plane + p] = (rgb[p * 3 + ch] / 255) * 2 - 1;
-  const out = await model.imageEncoder.session.run({ pixel_values: new ort.Tensor('float32', chw, [1, 3, height, width]) });
+  const out = await model.imageEncoder.session.run({
+    pixel_values: new ort.Tensor('float32', chw, [1, 3, height, width]),
+  });
   return out.image_embeds.data as Float32Array;
 }
 

@@ -41,7 +41,8 @@ export function parseExecutionProvider(value: string | undefined): ExecutionProv
 export function resolveSessionSettings(request: SessionRequest = {}): SessionSettings {
   const requested = request.executionProvider ?? parseExecutionProvider(process.env.LOB_EP) ?? 'cpu';
   const threads = request.intraOpNumThreads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`intraOpNumThreads must be a positive integer, got ${threads}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new RangeError(`intraOpNumThreads must be a positive integer, got ${threads}`);
   return {
     executionProvider: requested,
     requestedExecutionProvider: requested,
@@ -118,8 +119,10 @@ export function ioSpecs(session: ort.InferenceSession, which: 'input' | 'output'
 
 export function requireIo(path: string, specs: IoSpec[], name: string, types: string[], rank?: number): IoSpec {
   const spec = specs.find((s) => s.name === name);
-  if (!spec) throw new ModelLoadError(path, `has no "${name}" (found: ${specs.map((s) => s.name).join(', ') || 'none'})`);
-  if (!types.includes(spec.type)) throw new ModelLoadError(path, `"${name}" is ${spec.type}, expected ${types.join(' or ')}`);
+  if (!spec)
+    throw new ModelLoadError(path, `has no "${name}" (found: ${specs.map((s) => s.name).join(', ') || 'none'})`);
+  if (!types.includes(spec.type))
+    throw new ModelLoadError(path, `"${name}" is ${spec.type}, expected ${types.join(' or ')}`);
   if (rank !== undefined && spec.shape.length !== rank) {
     throw new ModelLoadError(path, `"${name}" has rank ${spec.shape.length}, expected ${rank}`);
   }

@@ -1,5 +1,5 @@
+import { basename, dirname } from 'node:path';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import { dirname, basename } from 'node:path';
 import { ModelLoadError } from './errors.ts';
 
 // transformers.js keeps its file settings in one global object; loads are serialised so two models loading at once

@@ -11,7 +11,14 @@ const init = workerData as WorkerInit;
 
 function wire(err: unknown): WireError {
   const e = err as Error & { code?: string; index?: number; file?: string; problem?: string };
-  return { name: e?.name ?? 'Error', message: e?.message ?? String(err), code: e?.code, index: e?.index, file: e?.file, problem: e?.problem };
+  return {
+    name: e?.name ?? 'Error',
+    message: e?.message ?? String(err),
+    code: e?.code,
+    index: e?.index,
+    file: e?.file,
+    problem: e?.problem,
+  };
 }
 
 const post = (msg: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
@@ -42,7 +49,12 @@ async function run(model: Model, msg: TaskMessage): Promise<TaskResult> {
       onStep: (done, total) => post({ type: 'progress', id: msg.id, done, total }),
     });
   }
-  if (t.kind === 'search') return searchKey(model, t.prompt, { seed: t.seed === undefined ? undefined : BigInt(t.seed), bestOf: t.bestOf, cancelled });
+  if (t.kind === 'search')
+    return searchKey(model, t.prompt, {
+      seed: t.seed === undefined ? undefined : BigInt(t.seed),
+      bestOf: t.bestOf,
+      cancelled,
+    });
   return encodeText(model, t.prompt);
 }
 

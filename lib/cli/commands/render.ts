@@ -1,12 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { encodeGen5 } from '../../../gen5/index.ts';
 import { KeyError, randomKey } from '../../../keyspace/index.ts';
 import { ModelLoadError, RenderInputError } from '../../../pipeline/errors.ts';
 import { loadModel, type Model } from '../../../pipeline/model.ts';
 import { defaultModelDir } from '../../../pipeline/project-root.ts';
-import { renderKey } from '../../../pipeline/render.ts';
+import { type RenderResult, renderKey } from '../../../pipeline/render.ts';
 import { searchKey } from '../../../pipeline/search.ts';
 import { type ExecutionProvider, parseExecutionProvider } from '../../../pipeline/sessions.ts';
+import { currentEnvironment } from '../../environment.ts';
+import { buildGen5Input } from '../../provenance.ts';
 import { CliError } from '../errors.ts';
 import { readKeyArg } from '../key-arg.ts';
 
@@ -28,7 +31,8 @@ const positiveInt = (name: string) => (v: string) => {
 };
 
 const seedArg = (v: string) => {
-  if (!/^[0-9]+$/.test(v) || BigInt(v) >= 2n ** 64n) throw new InvalidArgumentError('seed must be an integer in 0..2^64-1');
+  if (!/^[0-9]+$/.test(v) || BigInt(v) >= 2n ** 64n)
+    throw new InvalidArgumentError('seed must be an integer in 0..2^64-1');
   return BigInt(v);
 };
 
@@ -37,13 +41,15 @@ function modelOptions(cmd: Command): Command {
     .option('--model <dir>', 'model folder (default: $LOB_MODEL, else models/emoji)')
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInt('--threads'))
     .addOption(
-      new Option('--ep <provider>', 'execution provider: cpu, cuda, webgpu (default: $LOB_EP or cpu)').argParser((v) => {
-        try {
-          return parseExecutionProvider(v);
-        } catch (err) {
-          throw new InvalidArgumentError((err as Error).message);
-        }
-      }),
+      new Option('--ep <provider>', 'execution provider: cpu, cuda, webgpu (default: $LOB_EP or cpu)').argParser(
+        (v) => {
+          try {
+            return parseExecutionProvider(v);
+          } catch (err) {
+            throw new InvalidArgumentError((err as Error).message);
+          }
+        },
+      ),
     );
 }
 
@@ -56,7 +62,10 @@ function toCliError(err: unknown): unknown {
 }
 
 async function openModel(opts: ModelOpts): Promise<Model> {
-  const model = await loadModel(opts.model ?? defaultModelDir(), { intraOpNumThreads: opts.threads, executionProvider: opts.ep });
+  const model = await loadModel(opts.model ?? defaultModelDir(), {
+    intraOpNumThreads: opts.threads,
+    executionProvider: opts.ep,
+  });
   for (const w of model.warnings) process.stderr.write(`lob: warning: ${w}\n`);
   return model;
 }
@@ -112,7 +121,9 @@ export function registerRenderCommands(program: Command): void {
       const model = await openModel(opts);
       try {
         const result = await searchKey(model, prompt, { seed: opts.seed, bestOf: opts.bestOf });
-        process.stderr.write(`seed ${result.seed}${result.score === null ? '' : `, score ${result.score.toFixed(4)}`}\n`);
+        process.stderr.write(
+          `seed ${result.seed}${result.score === null ? '' : `, score ${result.score.toFixed(4)}`}\n`,
+        );
         process.stdout.write(`${result.key}\n`);
       } finally {
         await model.release();
@@ -137,15 +148,10 @@ export function registerRenderCommands(program: Command): void {
   });
 }
 
-async function writeGen5(path: string, result: Awaited<ReturnType<typeof renderKey>>): Promise<void> {
-  const { buildGen5 } = await loadProvenance();
-  await writeFile(path, await buildGen5(result));
-}
-
-async function loadProvenance(): Promise<{ buildGen5: (r: Awaited<ReturnType<typeof renderKey>>) => Promise<Uint8Array> | Uint8Array }> {
-  try {
-    return await import('../../provenance.ts');
-  } catch (err) {
-    throw new CliError(`--gen5 is unavailable: lib/provenance.ts cannot be loaded (${(err as Error).message})`, EXIT.failure);
-  }
+async function writeGen5(path: string, result: RenderResult): Promise<void> {
+  const environment = await currentEnvironment({
+    executionProvider: result.settings.session.executionProvider,
+    modelFiles: result.model.files,
+  });
+  await writeFile(path, await encodeGen5(buildGen5Input(result, { environment })));
 }

@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../../pipeline/model.ts';
+import { renderKey } from '../../pipeline/render.ts';
+import { searchKey } from '../../pipeline/search.ts';
+import { keyFor, TINY_SD15 } from './helpers.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const tmp = mkdtempSync(join(tmpdir(), 'lob-cli-'));
+let key: string;
+let expectedSha: string;
+let searched: string;
+
+function lob(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'lob.mjs'), ...args], {
+    cwd: ROOT,
+    input,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(async () => {
+  const model = await loadModel(TINY_SD15, { intraOpNumThreads: 1 });
+  key = await keyFor(model, 'the red cat', 5, 3);
+  expectedSha = (await renderKey(model, key)).pngSha256;
+  searched = (await searchKey(model, 'the red cat', { seed: 5 })).key;
+  await model.release();
+  writeFileSync(join(tmp, 'key.txt'), `${key}\n`);
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('lob render / search / random', () => {
+  it('render: another process with another thread count writes the same PNG and prints its SHA-256', () => {
+    const out = join(tmp, 'a.png');
+    const r = lob(['render', `@${join(tmp, 'key.txt')}`, '-o', out, '--model', TINY_SD15, '--threads', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(expectedSha);
+    expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(expectedSha);
+    // the key can come from stdin too
+    const s = lob(['render', '-', '-o', join(tmp, 'b.png'), '--model', TINY_SD15, '--threads', '1'], key);
+    expect(s.stdout.trim()).toBe(expectedSha);
+  });
+
+  it('search prints the key as its last line (the same key as in-process) and the seed on stderr', () => {
+    const r = lob(['search', 'the red cat', '--seed', '5', '--model', TINY_SD15]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe(searched);
+    expect(r.stderr).toContain('seed 5');
+  });
+
+  it('random is reproducible with --seed', () => {
+    const a = lob(['random', '--seed', '3', '--model', TINY_SD15]);
+    const b = lob(['random', '--seed', '3', '--model', TINY_SD15]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    expect(a.stdout).toMatch(/^sd768-64x64-1\.[A-Za-z0-9_-]+\n$/);
+  });
+
+  it('exit codes: 2 for a bad key or usage, 3 for a missing or corrupt model', () => {
+    const bad = lob(['render', 'sd768-64x64-1.AAAA', '-o', join(tmp, 'c.png'), '--model', TINY_SD15]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^lob: bad key: .*payload characters/);
+    expect(lob(['render', 'x', '--model', TINY_SD15]).code).toBe(2); // -o missing
+    expect(lob(['search', 'x', '--best-of', 'many', '--model', TINY_SD15]).code).toBe(2);
+    const missing = lob(['random', '--model', join(tmp, 'nope')]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^lob: model: .*nope: model folder does not exist/);
+  });
+});

@@ -1,0 +1,13 @@
+import { join } from 'node:path';
+import { encodeModelKey } from '../../pipeline/keys.ts';
+import { encodeText, type Model } from '../../pipeline/model.ts';
+import { SeededRandom } from '../../pipeline/prng.ts';
+
+export const TINY_SD15 = join(import.meta.dirname, '..', 'fixtures', 'tiny-sd15');
+
+/** A key for `model` with the prompt's text states, a seeded Gaussian latent and `steps` steps. */
+export async function keyFor(model: Model, prompt: string, seed: number, steps: number): Promise<string> {
+  const { hidden } = await encodeText(model, prompt);
+  const [c, h, w] = model.shapes.latent;
+  return encodeModelKey(model, { steps, embedding: hidden, latent: new SeededRandom(seed).normals(c * h * w) });
+}

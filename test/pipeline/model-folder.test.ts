@@ -1,0 +1,135 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ModelLoadError } from '../../pipeline/errors.ts';
+import { loadModel } from '../../pipeline/model.ts';
+import { TINY_SD15 } from './helpers.ts';
+
+const dirs: string[] = [];
+function copyFixture(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lob-model-'));
+  dirs.push(dir);
+  cpSync(TINY_SD15, dir, { recursive: true });
+  return dir;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function loadError(dir: string): Promise<ModelLoadError> {
+  const err = await loadModel(dir, { intraOpNumThreads: 1 }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ModelLoadError);
+  return err as ModelLoadError;
+}
+
+describe('loading a diffusers ONNX folder', () => {
+  it('reads the SD 1.5 interface from the sessions: int32 ids, int64 [batch] timestep, 77×768, 4×64×64 → 512×512', async () => {
+    const model = await loadModel(TINY_SD15, { intraOpNumThreads: 1 });
+    try {
+      expect(model.shapes).toMatchObject({
+        tokens: 77,
+        hidden: 768,
+        textIdsType: 'int32',
+        latent: [4, 64, 64],
+        timestepType: 'int64',
+        timestepRank: 1,
+        unetBatches: true,
+        textEmbedsOutput: 'pooler_output',
+        imageSize: [512, 512],
+      });
+      expect(model.folder.latentScaling).toBe(0.18215);
+      expect(model.schedulerName).toBe('PNDMScheduler');
+      expect(model.profile.id).toBe('sd768-64x64');
+      expect(model.profile.embedding.shape).toEqual([77, 768]);
+      expect(model.profile.latent.shape).toEqual([1, 4, 64, 64]);
+      expect(Object.keys(model.folder.files)).toContain('unet/model.onnx');
+      expect(model.folder.files['unet/model.onnx']).toMatch(/^[0-9a-f]{64}$/);
+      expect(model.settings).toMatchObject({
+        executionProvider: 'cpu',
+        executionMode: 'sequential',
+        intraOpNumThreads: 1,
+      });
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('names the folder when it does not exist', async () => {
+    const err = await loadError('/nonexistent/lob-model');
+    expect(err.file).toBe('/nonexistent/lob-model');
+    expect(err.message).toMatch(/does not exist/);
+  });
+
+  it('names a missing model_index.json, unet or tokenizer', async () => {
+    for (const rel of [
+      'model_index.json',
+      'unet/model.onnx',
+      'tokenizer/tokenizer.json',
+      'scheduler/scheduler_config.json',
+    ]) {
+      const dir = copyFixture();
+      rmSync(join(dir, rel));
+      const err = await loadError(dir);
+      expect(err.file).toBe(join(dir, rel));
+      expect(err.problem).toMatch(/missing/);
+    }
+  });
+
+  it('names a corrupt ONNX file and a broken JSON file', async () => {
+    const dir = copyFixture();
+    writeFileSync(join(dir, 'vae_decoder/model.onnx'), Buffer.from('this is not a protobuf'));
+    const err = await loadError(dir);
+    expect(err.file).toBe(join(dir, 'vae_decoder/model.onnx'));
+    expect(err.problem).toMatch(/onnxruntime cannot load it/);
+
+    const dir2 = copyFixture();
+    writeFileSync(join(dir2, 'scheduler/scheduler_config.json'), '{"_class_name": ');
+    expect((await loadError(dir2)).problem).toMatch(/not valid JSON/);
+  });
+
+  it('refuses a scheduler it cannot run exactly, naming scheduler_config.json', async () => {
+    const dir = copyFixture();
+    writeFileSync(
+      join(dir, 'scheduler/scheduler_config.json'),
+      JSON.stringify({ _class_name: 'DPMSolverMultistepScheduler' }),
+    );
+    const err = await loadError(dir);
+    expect(err.file).toBe(join(dir, 'scheduler/scheduler_config.json'));
+    expect(err.problem).toMatch(/not supported/);
+  });
+
+  it('checks a keyspace.json against the session shapes', async () => {
+    const dir = copyFixture();
+    writeFileSync(
+      join(dir, 'keyspace.json'),
+      JSON.stringify({
+        format: 'lob-keyspace-profile/1',
+        id: 'wrong',
+        version: 1,
+        model: 'x',
+        sections: [
+          { name: 'steps', kind: 'steps', values: [4] },
+          {
+            name: 'embedding',
+            kind: 'embedding',
+            shape: [16, 64],
+            coding: { type: 'quantile', bits: 4, distribution: { type: 'standard-normal' } },
+          },
+          {
+            name: 'latent',
+            kind: 'latent',
+            shape: [1, 4, 64, 64],
+            coding: { type: 'quantile', bits: 4, distribution: { type: 'standard-normal' } },
+          },
+        ],
+      }),
+    );
+    const err = await loadError(dir);
+    expect(err.file).toBe(join(dir, 'keyspace.json'));
+    expect(err.problem).toMatch(/embedding shape \[16,64\]/);
+  });
+});

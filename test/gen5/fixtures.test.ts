@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeGen5 } from '../../gen5/decode.ts';
-import { encodeGen5 } from '../../gen5/encode.ts';
+import { encodeGen5, type ModelInfoInput } from '../../gen5/encode.ts';
 import { parsePyJson, pyDumps } from '../../gen5/pyjson.ts';
 import { decompressFrame } from '../../gen5/zstd.ts';
 import { FIXTURE_DIR, FIXTURE_NAMES, readFixture, sha256 } from './helpers.ts';
@@ -45,7 +45,8 @@ describe.each(FIXTURE_NAMES)('gen5 0.1.0 fixture %s', (name) => {
       latents: file.latents,
       image: file.image,
       // parsePyJson keeps 0.1.0's floats (eta 0.0, ram_gb 24.0) floats.
-      modelInfo: (parsePyJson(file.metaText) as any).gen5_metadata.model_info,
+      modelInfo: (parsePyJson(file.metaText) as { gen5_metadata: { model_info: ModelInfoInput } }).gen5_metadata
+        .model_info,
       environment: file.envc?.components ?? [],
       compress: latentRecord?.compressed,
     });

@@ -54,6 +54,10 @@ export function sampleFile(overrides: Partial<Gen5EncodeInput> = {}): Promise<Ui
   return encodeGen5(sampleInput(overrides));
 }
 
+/** The manifest tests edit freely (it is meant to be broken). */
+// biome-ignore lint/suspicious/noExplicitAny: tests reach into arbitrary places of the JSON they corrupt
+type Manifest = Record<string, any>;
+
 export interface RawChunk {
   type: string;
   flags: string;
@@ -72,7 +76,7 @@ export interface RawChunk {
  */
 export async function assemble(
   chunks: RawChunk[],
-  options: { meta?: (m: Record<string, any>) => void; metaText?: string; metaStored?: Uint8Array } = {},
+  options: { meta?: (m: Manifest) => void; metaText?: string; metaStored?: Uint8Array } = {},
 ): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const records: Record<string, unknown>[] = [];
@@ -95,7 +99,7 @@ export async function assemble(
     parts.push(stored);
     offset += stored.length;
   }
-  const manifest: Record<string, any> = {
+  const manifest: Manifest = {
     gen5_metadata: {
       file_info: { magic: 'GEN5', version_major: 1, version_minor: 0, file_size: 0, chunk_count: records.length },
       model_info: MODEL_INFO,

@@ -247,7 +247,7 @@ function readMetaJson(bytes: Uint8Array, path: string): { modelInfo: ModelInfoIn
     throw new CliError(`${path}: ${(err as Error).message}`, 1);
   }
   const isObject = (v: PyJson | undefined): v is { [k: string]: PyJson } =>
-    typeof v === 'object' && v !== null && !Array.isArray(v) && !(v as object).constructor?.name?.startsWith('Py');
+    typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof PyFloat);
   if (!isObject(json)) throw new CliError(`${path}: expected a JSON object`, 1);
   const whole = json.gen5_metadata;
   if (whole === undefined) return { modelInfo: json as unknown as ModelInfoInput, extra: {} };

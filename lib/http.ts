@@ -58,17 +58,17 @@ function describeError(err: unknown): Described {
   const message = typeof e?.message === 'string' ? e.message : String(err);
   switch (name) {
     case 'KeyError': {
-      const index = typeof e?.index === 'number' ? e.index : undefined;
-      const where = index === undefined || message.includes(String(index)) ? '' : ` (at character ${index})`;
-      return {
-        status: 400,
-        body: { error: { code: 'bad_key', message: `${message}${where}`, reason: e?.code, index } },
-      };
+      // keyspace's messages already name the character index; it is also given as a number for programs.
+      const index = typeof e?.index === 'number' && e.index >= 0 ? e.index : undefined;
+      return { status: 400, body: { error: { code: 'bad_key', message, reason: e?.code, index } } };
     }
     case 'Gen5Error':
+    case 'ProvenanceError':
       return { status: 400, body: { error: { code: 'bad_gen5', message, reason: e?.code } } };
-    case 'PngKeyError':
-      return { status: 400, body: { error: { code: 'bad_png', message, reason: e?.code } } };
+    case 'PngFormatError':
+      return { status: 400, body: { error: { code: 'bad_png', message } } };
+    case 'RenderInputError':
+      return { status: 400, body: { error: { code: 'bad_request', message } } };
     case 'QueueFullError':
       return {
         status: 429,

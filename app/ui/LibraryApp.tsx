@@ -18,6 +18,7 @@ type Busy = null | { label: string; since: number };
 
 function messageOf(err: unknown): string {
   if (err instanceof ApiError) {
+    if (err.code === 'bad_key') return `Not a valid key: ${err.message}`;
     if (err.status === 429) return `The library is busy right now (${err.message}). Try again in a moment.`;
     if (err.status === 503) return `The model is not available: ${err.message}`;
     return err.message;
@@ -61,14 +62,17 @@ export function LibraryApp() {
   const [stride, setStride] = useState('');
   const [prompt, setPrompt] = useState('');
   const [lastPrompt, setLastPrompt] = useState<string | null>(null);
-  const [searchSeed, setSearchSeed] = useState(0);
   const [verification, setVerification] = useState<ImportResult | null>(null);
   const [dragging, setDragging] = useState(false);
+  // Small images (the 64×64 emoji model) are scaled up with hard pixel edges; SD-sized ones are shown as they are.
+  const [pixelated, setPixelated] = useState(true);
   const current = useRef('');
-  const fileInput = useRef<HTMLInputElement>(null);
 
   // Only the newest action may change the page: a slow render of an old key must not replace a newer one.
   const generation = useRef(0);
+
+  // The key whose image is on show; a key that fails (a typo) must not replace it.
+  const shown = useRef('');
 
   const show = useCallback(async (nextKey: string, label: string, keep: { verification?: ImportResult } = {}) => {
     const mine = ++generation.current;
@@ -78,19 +82,26 @@ export function LibraryApp() {
     setKey(nextKey);
     setDraft(nextKey);
     current.current = nextKey;
-    history.replaceState(null, '', shareUrl('', nextKey) || '/');
     const images = store.current as ImageStore;
     if (!images.hasImage(nextKey)) setBusy({ label, since: performance.now() });
     try {
       const stored = await images.image(nextKey);
       if (mine !== generation.current) return;
+      shown.current = nextKey;
+      history.replaceState(null, '', shareUrl('', nextKey));
       setImageUrl(stored.url);
       setBusy(null);
     } catch (err) {
       if (mine !== generation.current) return;
       setBusy(null);
-      setImageUrl(null);
       setError(messageOf(err));
+      if (err instanceof ApiError && err.status === 400 && shown.current) {
+        // Back to the last good key and its image; the bad text stays in the box to be corrected.
+        setKey(shown.current);
+        current.current = shown.current;
+      } else {
+        setImageUrl(null);
+      }
     }
   }, []);
 
@@ -125,16 +136,16 @@ export function LibraryApp() {
     },
     [act, stride],
   );
+  // Every search draws a fresh seed on the server, so "search again" is simply the same prompt once more.
   const goSearch = useCallback(
-    (text: string, seed: number) => {
+    (text: string) => {
       const trimmed = text.trim();
       if (!trimmed) {
         setError('Type what you are looking for first.');
         return;
       }
       setLastPrompt(trimmed);
-      setSearchSeed(seed);
-      return act(`Searching the shelves for “${trimmed}”…`, () => searchKey(trimmed, seed));
+      return act(`Searching the shelves for “${trimmed}”…`, () => searchKey(trimmed));
     },
     [act],
   );
@@ -232,7 +243,6 @@ export function LibraryApp() {
     if (file) void goImport(file);
   };
 
-  const pixelated = (model?.imageSize ?? 64) <= 128;
   const ready = Boolean(key) && !busy;
 
   return (
@@ -266,7 +276,12 @@ export function LibraryApp() {
           <div className={`frame${pixelated ? ' pixelated' : ''}`}>
             {imageUrl ? (
               // biome-ignore lint/performance/noImgElement: a blob: URL of a PNG we render ourselves
-              <img src={imageUrl} alt="Rendered from the key below" data-testid="image" />
+              <img
+                src={imageUrl}
+                alt="Rendered from the key below"
+                data-testid="image"
+                onLoad={(event) => setPixelated(event.currentTarget.naturalWidth <= 128)}
+              />
             ) : (
               <div className="blank" aria-hidden="true" />
             )}
@@ -317,7 +332,7 @@ export function LibraryApp() {
             className="search"
             onSubmit={(event) => {
               event.preventDefault();
-              void goSearch(prompt, 0);
+              void goSearch(prompt);
             }}
           >
             <label htmlFor="prompt">Look for</label>
@@ -332,7 +347,7 @@ export function LibraryApp() {
               <button type="submit">Search</button>
             </div>
             {lastPrompt && (
-              <button type="button" className="link" onClick={() => goSearch(lastPrompt, searchSeed + 1)}>
+              <button type="button" className="link" onClick={() => goSearch(lastPrompt)}>
                 Search again for “{lastPrompt}”
               </button>
             )}
@@ -379,7 +394,6 @@ export function LibraryApp() {
             </p>
             <input
               id="import-file"
-              ref={fileInput}
               type="file"
               accept=".gen5,.png,image/png,application/octet-stream"
               onChange={(event) => {
@@ -406,21 +420,19 @@ function Verification({ result }: { result: ImportResult }) {
     <div className={`verification ${result.verified ? 'ok' : 'drift'}`} data-testid="verification">
       {result.verified ? (
         <p>
-          <strong>Bit-identical.</strong> The image regenerated from this key matches the file exactly.
+          <strong>Bit-identical.</strong> The image regenerated from this key matches the file's exactly.
         </p>
       ) : (
-        <>
-          <p>
-            <strong>Not bit-identical.</strong> The regenerated image differs from the one in the file.
-          </p>
-          {result.warnings.length > 0 && (
-            <ul>
-              {result.warnings.map((w) => (
-                <li key={w}>{w}</li>
-              ))}
-            </ul>
-          )}
-        </>
+        <p>
+          <strong>Not bit-identical.</strong> The image regenerated here differs from the one in the file.
+        </p>
+      )}
+      {result.warnings.length > 0 && (
+        <ul>
+          {result.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
       )}
     </div>
   );

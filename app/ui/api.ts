@@ -13,9 +13,8 @@ export class ApiError extends Error {
 
 export interface ModelInfo {
   name: string;
-  version: string | number;
+  version: string;
   profileId: string;
-  imageSize: number;
   strides: { name: string; label: string }[];
 }
 

@@ -1,0 +1,7 @@
+import { route } from '../../../lib/http.ts';
+import { getLibrary } from '../../../lib/library.ts';
+
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
+
+export const GET = route(async () => Response.json({ key: await getLibrary().random() }));

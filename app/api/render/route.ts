@@ -1,0 +1,12 @@
+import { readJsonObject, requireString, route } from '../../../lib/http.ts';
+import { getLibrary } from '../../../lib/library.ts';
+
+export const runtime = 'nodejs';
+
+export const POST = route(async (request) => {
+  const key = requireString(await readJsonObject(request), 'key');
+  const png = await getLibrary().render(key);
+  return new Response(new Uint8Array(png), {
+    headers: { 'content-type': 'image/png', 'cache-control': 'private, max-age=31536000, immutable' },
+  });
+});

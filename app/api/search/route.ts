@@ -1,0 +1,10 @@
+import { optionalInteger, readJsonObject, requireString, route } from '../../../lib/http.ts';
+import { getLibrary } from '../../../lib/library.ts';
+
+export const runtime = 'nodejs';
+
+export const POST = route(async (request) => {
+  const body = await readJsonObject(request);
+  const key = await getLibrary().search(requireString(body, 'prompt'), optionalInteger(body, 'seed'));
+  return Response.json({ key });
+});

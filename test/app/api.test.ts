@@ -1,0 +1,158 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The route handlers called in-process with real Requests, over the committed tiny SD-1.5-shaped model: its keys
+// are ~159,000 characters and its images 512×512, the sizes the API must carry without trouble. (The browser
+// tests run the default emoji model.)
+const MODEL = resolve(import.meta.dirname, '../fixtures/tiny-sd15');
+const cacheDir = mkdtempSync(join(tmpdir(), 'lob-api-cache-'));
+process.env.LOB_MODEL = MODEL;
+process.env.LOB_CACHE_DIR = cacheDir;
+process.env.LOB_WORKERS = '1';
+
+const routes = {
+  model: await import('../../app/api/model/route.ts'),
+  random: await import('../../app/api/random/route.ts'),
+  search: await import('../../app/api/search/route.ts'),
+  render: await import('../../app/api/render/route.ts'),
+  neighbour: await import('../../app/api/neighbour/route.ts'),
+  export: await import('../../app/api/export/route.ts'),
+  import: await import('../../app/api/import/route.ts'),
+};
+const { errorResponse } = await import('../../lib/http.ts');
+const { Library, optionsFromEnv } = await import('../../lib/library.ts');
+
+function post(body: BodyInit, type = 'application/json'): Request {
+  return new Request('http://localhost/api', { method: 'POST', headers: { 'content-type': type }, body });
+}
+const json = (value: unknown) => post(JSON.stringify(value));
+
+async function errorOf(response: Response): Promise<{ status: number; code: string; message: string; index?: number }> {
+  const body = (await response.json()) as { error: { code: string; message: string; index?: number } };
+  return { status: response.status, ...body.error };
+}
+
+let key: string;
+
+describe('HTTP API', () => {
+  beforeAll(async () => {
+    const response = await routes.random.GET(new Request('http://localhost/api/random'));
+    expect(response.status).toBe(200);
+    key = ((await response.json()) as { key: string }).key;
+  });
+  afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+  it('describes the model, its key length and its strides', async () => {
+    const info = await (await routes.model.GET(new Request('http://localhost/api/model'))).json();
+    expect(info).toMatchObject({ name: 'tiny-sd15', profileId: 'sd768-64x64-1', keyLength: key.length });
+    expect(info.strides.map((s: { name: string }) => s.name)).toEqual(['page', 'book', 'shelf', 'wall']);
+  });
+
+  it('gives a different random key each time', async () => {
+    const again = (await (await routes.random.GET(new Request('http://localhost/api/random'))).json()).key;
+    expect(again).toHaveLength(key.length);
+    expect(again).not.toBe(key);
+  });
+
+  it('renders a key to a PNG, the same bytes every time', async () => {
+    const first = await routes.render.POST(json({ key }));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('image/png');
+    const bytes = Buffer.from(await first.arrayBuffer());
+    expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+    const second = Buffer.from(await (await routes.render.POST(json({ key }))).arrayBuffer());
+    expect(second.equals(bytes)).toBe(true);
+  });
+
+  it('answers a bad key with 400 bad_key naming the character index', async () => {
+    const broken = `${key.slice(0, 40)}*${key.slice(41)}`;
+    const error = await errorOf(await routes.render.POST(json({ key: broken })));
+    expect(error).toMatchObject({ status: 400, code: 'bad_key', index: 40 });
+    expect(error.message).toContain('40');
+    const short = await errorOf(await routes.render.POST(json({ key: key.slice(0, -5) })));
+    expect(short).toMatchObject({ status: 400, code: 'bad_key' });
+  });
+
+  it('answers malformed requests with 400 and what was wrong', async () => {
+    expect(await errorOf(await routes.render.POST(post('{not json')))).toMatchObject({ status: 400, code: 'bad_json' });
+    expect(await errorOf(await routes.render.POST(json({ kee: key })))).toMatchObject({
+      status: 400,
+      code: 'bad_request',
+      message: '"key" must be a non-empty string',
+    });
+    expect(await errorOf(await routes.render.POST(json([key])))).toMatchObject({ status: 400, code: 'bad_json' });
+  });
+
+  it('refuses a JSON body over the limit with 413', async () => {
+    const huge = JSON.stringify({ key: 'A'.repeat(1024 * 1024 + 10) });
+    expect(await errorOf(await routes.render.POST(post(huge)))).toMatchObject({ status: 413, code: 'too_large' });
+  });
+
+  it('steps to a neighbour and back', async () => {
+    const next = (await (await routes.neighbour.POST(json({ key, by: 1, stride: 'page' }))).json()).key;
+    expect(next).not.toBe(key);
+    expect(next).toHaveLength(key.length);
+    const back = (await (await routes.neighbour.POST(json({ key: next, by: -1, stride: 'page' }))).json()).key;
+    expect(back).toBe(key);
+    const far = (await (await routes.neighbour.POST(json({ key, by: 1, stride: 'shelf' }))).json()).key;
+    expect(far).not.toBe(next);
+    const bad = await errorOf(await routes.neighbour.POST(json({ key, by: 1, stride: 'galaxy' })));
+    expect(bad).toMatchObject({ status: 400, code: 'bad_request' });
+    expect(bad.message).toContain('galaxy');
+  });
+
+  it('searches a prompt: the same seed gives the same key, another seed another key', async () => {
+    const a = (await (await routes.search.POST(json({ prompt: 'cat', seed: 7 }))).json()).key;
+    const b = (await (await routes.search.POST(json({ prompt: 'cat', seed: 7 }))).json()).key;
+    const c = (await (await routes.search.POST(json({ prompt: 'cat', seed: 8 }))).json()).key;
+    expect(a).toBe(b);
+    expect(c).not.toBe(a);
+    expect(await errorOf(await routes.search.POST(json({ prompt: '   ' })))).toMatchObject({ status: 400 });
+    expect(await errorOf(await routes.search.POST(json({ prompt: 'cat', seed: 1.5 })))).toMatchObject({
+      status: 400,
+      message: '"seed" must be an integer',
+    });
+  });
+
+  it('exports a .gen5 that imports back to the same key, bit-identical', async () => {
+    const exported = await routes.export.POST(json({ key }));
+    expect(exported.status).toBe(200);
+    const bytes = new Uint8Array(await exported.arrayBuffer());
+    expect(Buffer.from(bytes.subarray(0, 4)).toString('latin1')).toBe('GEN5');
+    const imported = await routes.import.POST(post(bytes, 'application/octet-stream'));
+    expect(imported.status).toBe(200);
+    expect(await imported.json()).toEqual({ key, verified: true, warnings: [] });
+  });
+
+  it('explains that a PNG of an SD-sized key names its key only by hash', async () => {
+    const png = new Uint8Array(await (await routes.render.POST(json({ key }))).arrayBuffer());
+    const error = await errorOf(await routes.import.POST(post(png, 'image/png')));
+    expect(error).toMatchObject({ status: 400, code: 'key_not_embedded' });
+  });
+
+  it('rejects uploads that are empty, not gen5, or too large', async () => {
+    expect(await errorOf(await routes.import.POST(post(new Uint8Array(0))))).toMatchObject({ status: 400 });
+    const junk = await errorOf(await routes.import.POST(post(new TextEncoder().encode('GEN5 but not really'))));
+    expect(junk).toMatchObject({ status: 400, code: 'bad_gen5' });
+    const big = await errorOf(await routes.import.POST(post(new Uint8Array(33 * 1024 * 1024))));
+    expect(big).toMatchObject({ status: 413, code: 'too_large' });
+  });
+
+  it('maps a full render queue to 429 and a missing model to 503', async () => {
+    const busy = new Library({ ...optionsFromEnv(), workers: 1, maxQueue: 0, cacheDir: join(cacheDir, 'busy') });
+    const keys = await Promise.all([busy.random(), busy.random(), busy.random()]);
+    const outcomes = await Promise.allSettled(keys.map((k) => busy.render(k)));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason);
+    expect(refused.length).toBeGreaterThan(0);
+    const response = errorResponse(refused[0]);
+    expect(await errorOf(response)).toMatchObject({ status: 429, code: 'queue_full' });
+    expect(response.headers.get('retry-after')).toBe('1');
+    await (await busy.renderer()).close();
+
+    const missing = new Library({ ...optionsFromEnv(), modelDir: join(cacheDir, 'no-model-here') });
+    const failure = await missing.modelInfo().catch((err) => err);
+    expect(await errorOf(errorResponse(failure))).toMatchObject({ status: 503, code: 'model_not_loaded' });
+  });
+});

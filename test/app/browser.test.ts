@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, launchChromium } from './chromium.ts';
+import { ensureBuild, type RunningServer, startServer } from './server.ts';
+
+// Real Chromium (Debian's) against the production build. Screenshots go to test-results/ for people to look at.
+const SHOTS = resolve(import.meta.dirname, '../../test-results/browser');
+
+let server: RunningServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let cacheDir: string;
+
+async function keyText(): Promise<string> {
+  return page.getByTestId('key').inputValue();
+}
+
+/** The SHA-256 of the PNG bytes on show (read back from the blob: URL the page displays). */
+async function shownImageHash(): Promise<string> {
+  const bytes: number[] = await page.getByTestId('image').evaluate(async (img: HTMLImageElement) => {
+    const response = await fetch(img.src);
+    return Array.from(new Uint8Array(await response.arrayBuffer()));
+  });
+  return createHash('sha256').update(Buffer.from(bytes)).digest('hex');
+}
+
+/** Waits until an image is on show and nothing is in progress, then returns its key and image hash. */
+async function settled(): Promise<{ key: string; image: string }> {
+  await expect.poll(() => page.getByTestId('progress').count(), { timeout: 60_000 }).toBe(0);
+  await expect
+    .poll(() => page.getByTestId('image').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), {
+      timeout: 10_000,
+    })
+    .toBeGreaterThan(0);
+  return { key: await keyText(), image: await shownImageHash() };
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+describe('the library in a real browser', () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    ensureBuild();
+    cacheDir = mkdtempSync(join(tmpdir(), 'lob-browser-cache-'));
+    server = await startServer({ LOB_CACHE_DIR: cacheDir });
+    browser = await launchChromium();
+    context = browser.context;
+    page = context.pages()[0] ?? (await context.newPage());
+  }, 600_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('opens on a random key and shows its image and the model name', async () => {
+    await page.goto(server.url);
+    const first = await settled();
+    expect(first.key.length).toBeGreaterThan(10);
+    await expect.poll(() => page.getByTestId('model-name').textContent()).toContain('v');
+    const natural = await page.getByTestId('image').evaluate((img: HTMLImageElement) => img.naturalWidth);
+    expect(natural).toBe(64);
+    const rendering = await page.getByTestId('image').evaluate((img) => getComputedStyle(img).imageRendering);
+    expect(rendering).toBe('pixelated');
+    await shot('01-random');
+
+    await page.getByRole('button', { name: 'Random' }).click();
+    const second = await settled();
+    expect(second.key).not.toBe(first.key);
+  });
+
+  it('searches for "cat" and shows the image of the key it found', async () => {
+    const before = await keyText();
+    await page.getByLabel('Look for').fill('cat');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(keyText, { timeout: 60_000 }).not.toBe(before);
+    const found = await settled();
+    expect(found.key.length).toBeGreaterThan(10);
+    await shot('02-search-cat');
+  });
+
+  it('turns to the next and previous keys, by button and by keyboard, and puts the key in the address', async () => {
+    const start = await settled();
+    await page.getByRole('button', { name: 'Next →' }).click();
+    const next = await settled();
+    expect(next.key).not.toBe(start.key);
+    expect(next.image).not.toBe(start.image);
+    await shot('03-next');
+
+    await page.getByRole('button', { name: '← Prev' }).click();
+    const back = await settled();
+    expect(back).toEqual(start);
+
+    await page.locator('body').press('ArrowRight');
+    expect(await settled()).toEqual(next);
+    await page.locator('body').press('ArrowLeft');
+    expect(await settled()).toEqual(start);
+
+    const address = new URL(page.url());
+    expect(address.searchParams.get('k') ?? new URLSearchParams(address.hash.slice(1)).get('k')).toBe(start.key);
+  });
+
+  it('reopens the same image from a shared link', async () => {
+    const here = await settled();
+    const other = await context.newPage();
+    try {
+      await other.goto(page.url());
+      await expect.poll(() => other.getByTestId('key').inputValue(), { timeout: 60_000 }).toBe(here.key);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('copies the key to the clipboard', async () => {
+    const { key } = await settled();
+    await page.getByRole('button', { name: 'Copy key' }).click();
+    await expect.poll(() => page.getByTestId('notice').textContent()).toContain('copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key);
+  });
+
+  it('exports a .gen5, imports it back, and reports the same image bit-identical', async () => {
+    const shown = await settled();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download .gen5' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^lob-[0-9a-f]{10}\.gen5$/);
+    const file = join(SHOTS, download.suggestedFilename());
+    await download.saveAs(file);
+
+    await page.getByRole('button', { name: 'Random' }).click();
+    const elsewhere = await settled();
+    expect(elsewhere.key).not.toBe(shown.key);
+
+    await page.locator('#import-file').setInputFiles(file);
+    await expect.poll(keyText, { timeout: 60_000 }).toBe(shown.key);
+    expect(await settled()).toEqual(shown);
+    await expect.poll(() => page.getByTestId('verification').textContent()).toContain('Bit-identical');
+    await shot('04-imported-gen5');
+  });
+
+  it('shows a bad key error in place, with the character position', async () => {
+    const { key } = await settled();
+    const broken = `${key.slice(0, 12)}!${key.slice(13)}`;
+    await page.getByTestId('key').fill(broken);
+    await page.getByRole('button', { name: 'Open this key' }).click();
+    const alert = page.getByTestId('error');
+    await expect.poll(() => alert.textContent(), { timeout: 30_000 }).toMatch(/12/);
+    await shot('05-bad-key');
+  });
+
+  it('fits a phone-width screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('button', { name: 'Random' }).click();
+    await settled();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot('06-phone');
+    await page.setViewportSize({ width: 1200, height: 900 });
+  });
+});

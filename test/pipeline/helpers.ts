@@ -11,3 +11,5 @@ export async function keyFor(model: Model, prompt: string, seed: number, steps: 
   const [c, h, w] = model.shapes.latent;
   return encodeModelKey(model, { steps, embedding: hidden, latent: new SeededRandom(seed).normals(c * h * w) });
 }
+
+export const TINY_EMOJI = join(import.meta.dirname, '..', 'fixtures', 'tiny-emoji');

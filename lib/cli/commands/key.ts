@@ -214,12 +214,12 @@ export function registerKeyCommands(program: Command): void {
       .command(name)
       .description(`print the key ${name === 'next' ? 'after' : 'before'} KEY in the library's order (wraps around)`)
       .argument('<key>', 'the key, - (stdin) or @FILE')
-      .option('--by <n>', 'how many steps (default 1; any integer)', bigintArg, 1n)
+      .option('--by <n>', 'how many steps (default 1; any integer)', bigintArg)
       .option('--stride <s>', `step size: ${STRIDES.join(', ')} (default page)`, strideArg, 'page' as Stride)
-      .action(async (arg: string, opts: { by: bigint; stride: Stride }) => {
+      .action(async (arg: string, opts: { by?: bigint; stride: Stride }) => {
         const { registry } = loadKeyRegistry();
         const parsed = await parseArg(arg, registry);
-        const text = await guarded(() => offsetKey(parsed, sign * opts.by, opts.stride));
+        const text = await guarded(() => offsetKey(parsed, sign * (opts.by ?? 1n), opts.stride));
         process.stdout.write(`${text}\n`);
       });
   }

@@ -1,4 +1,4 @@
-import { BASE64_CODES, BASE64_DIGITS } from './alphabet.ts';
+import { BASE64_CODES } from './alphabet.ts';
 import { Minifloat } from './minifloat.ts';
 import type { ArraySection, Profile } from './profile.ts';
 import {
@@ -15,21 +15,6 @@ import {
 // profile order, every field least significant bit first, bit i in byte i >> 3 at position i & 7. Fields are at most
 // 24 bits (profile validation), so a 32-bit accumulator always has room for the next byte.
 
-function base64ToBytes(payload: string): Uint8Array {
-  const bytes = new Uint8Array((payload.length / 4) * 3);
-  for (let i = 0, o = 0; i < payload.length; i += 4, o += 3) {
-    const n =
-      (BASE64_DIGITS[payload.charCodeAt(i)] << 18) |
-      (BASE64_DIGITS[payload.charCodeAt(i + 1)] << 12) |
-      (BASE64_DIGITS[payload.charCodeAt(i + 2)] << 6) |
-      BASE64_DIGITS[payload.charCodeAt(i + 3)];
-    bytes[o] = n >>> 16;
-    bytes[o + 1] = (n >>> 8) & 0xff;
-    bytes[o + 2] = n & 0xff;
-  }
-  return bytes;
-}
-
 const ascii = new TextDecoder('latin1');
 
 function bytesToBase64(bytes: Uint8Array): string {
@@ -44,15 +29,15 @@ function bytesToBase64(bytes: Uint8Array): string {
   return ascii.decode(chars);
 }
 
-/** LSB-first bit reader; its state is public so hot loops can keep it in locals. */
+/** LSB-first bit reader over a binary string (atob's output); its state is public so hot loops can keep it in locals. */
 class BitReader {
   acc = 0;
   count = 0;
   pos = 0;
-  constructor(readonly bytes: Uint8Array) {}
+  constructor(readonly bytes: string) {}
   read(width: number): number {
     while (this.count < width) {
-      this.acc = (this.acc | (this.bytes[this.pos++] << this.count)) >>> 0;
+      this.acc = (this.acc | (this.bytes.charCodeAt(this.pos++) << this.count)) >>> 0;
       this.count += 8;
     }
     const value = this.acc & ((1 << width) - 1);
@@ -78,7 +63,11 @@ class BitWriter {
   }
 }
 
-/** Reads `stored.length - from` fields of one width through a decode table: the inner loop of an sd-lob key. */
+/**
+ * Reads the fields [from, stored.length) of one width ≤ 16 through a decode table: the inner loop of an sd-lob key.
+ * It refills two bytes at a time (count < 16 before, ≤ 31 after), so each field costs one predictable branch.
+ * Reading past the end yields NaN, which shifts in as zero bits that are never used.
+ */
 function readThroughTable(
   reader: BitReader,
   width: number,
@@ -91,9 +80,10 @@ function readThroughTable(
   let { acc, count, pos } = reader;
   const mask = (1 << width) - 1;
   for (let i = from; i < stored.length; i++) {
-    while (count < width) {
-      acc = (acc | (bytes[pos++] << count)) >>> 0;
-      count += 8;
+    if (count < width) {
+      acc = (acc | ((bytes.charCodeAt(pos) | (bytes.charCodeAt(pos + 1) << 8)) << count)) >>> 0;
+      pos += 2;
+      count += 16;
     }
     out[stored[i]] = table[acc & mask];
     acc >>>= width;
@@ -104,18 +94,25 @@ function readThroughTable(
   reader.pos = pos;
 }
 
-/** Writes fields of one width (the inner loop of encoding an sd-lob key). */
+/** Writes fields of one width ≤ 16, two bytes at a time, then leaves fewer than 8 pending bits as `write` expects. */
 function writeAll(writer: BitWriter, codes: Uint32Array, from: number, width: number): void {
   const { bytes } = writer;
   let { acc, count, pos } = writer;
   for (let i = from; i < codes.length; i++) {
     acc = (acc | (codes[i] << count)) >>> 0;
     count += width;
-    while (count >= 8) {
-      bytes[pos++] = acc & 0xff;
-      acc >>>= 8;
-      count -= 8;
+    if (count >= 16) {
+      bytes[pos] = acc & 0xff;
+      bytes[pos + 1] = (acc >>> 8) & 0xff;
+      pos += 2;
+      acc >>>= 16;
+      count -= 16;
     }
+  }
+  while (count >= 8) {
+    bytes[pos++] = acc & 0xff;
+    acc >>>= 8;
+    count -= 8;
   }
   writer.acc = acc;
   writer.count = count;
@@ -139,8 +136,9 @@ function decodeArray(section: ArraySection, reader: BitReader): Float32Array {
   return out;
 }
 
-export function decodeBare(profile: Profile, payload: string): KeyValues {
-  const reader = new BitReader(base64ToBytes(payload));
+/** Decodes a bare key; `binary` is the payload's bytes when parsing already decoded them. */
+export function decodeBare(profile: Profile, payload: string, binary = atob(payload)): KeyValues {
+  const reader = new BitReader(binary);
   const result: Partial<KeyValues> = {};
   for (const section of profile.sections) {
     if (section.kind === 'steps') result.steps = section.values[reader.read(section.bits)];
@@ -158,7 +156,8 @@ export function encodeBare(profile: Profile, input: KeyInput): string {
       const codes = encodeSection(section, checkedArray(section, input[section.kind]));
       const wide = section.widened.count;
       for (let i = 0; i < wide; i++) writer.write(codes[i], widthOf(section, i));
-      writeAll(writer, codes, wide, section.coding.bits);
+      if (section.coding.bits <= 16) writeAll(writer, codes, wide, section.coding.bits);
+      else for (let i = wide; i < codes.length; i++) writer.write(codes[i], section.coding.bits);
     }
   }
   return bytesToBase64(writer.bytes);

@@ -6,8 +6,9 @@ import type { DecodedKey, KeyInput } from './values.ts';
 
 /** The step count and arrays a parsed key stands for. */
 export function decodeKey(parsed: ParsedKey): DecodedKey {
-  const { profile, payload } = parsed;
-  const values = profile.text === 'bare-base64' ? decodeBare(profile, payload) : decodePrefixed(profile, payload);
+  const { profile, payload, binary } = parsed;
+  const values =
+    profile.text === 'bare-base64' ? decodeBare(profile, payload, binary) : decodePrefixed(profile, payload);
   return { profile, ...values };
 }
 

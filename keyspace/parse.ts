@@ -9,6 +9,8 @@ export interface ParsedKey {
   readonly text: string;
   /** The payload characters (the text without its prefix). */
   readonly payload: string;
+  /** A bare key's bytes as a binary string (one char per byte), kept from validation so decoding need not redo it. */
+  readonly binary?: string;
 }
 
 /** Digit lookup table of a profile's payload alphabet. */
@@ -25,8 +27,9 @@ export function parseKey(text: string, registry: ProfileRegistry): ParsedKey {
   if (dot < 0) {
     const bare = registry.bare;
     if (bare === undefined) throw new KeyError('prefix', 0, 'key has no "<id>-<version>." prefix');
-    checkPayload(text, 0, bare, 'a bare key (no "<id>-<version>." prefix)');
-    return { profile: bare, text, payload: text };
+    const binary = bareBytes(text, bare);
+    if (binary === null) checkPayload(text, 0, bare, 'a bare key (no "<id>-<version>." prefix)');
+    return { profile: bare, text, payload: text, binary: binary ?? undefined };
   }
   const prefix = text.slice(0, dot);
   const bad = prefix.search(/[^a-z0-9-]/);
@@ -57,6 +60,21 @@ export function parseKey(text: string, registry: ProfileRegistry): ParsedKey {
   const payload = text.slice(dot + 1);
   checkPayload(payload, dot + 1, profile, `a ${id}-${profile.version} key`);
   return { profile, text, payload };
+}
+
+/**
+ * The platform's native base64 decoder validates and decodes a 189,436-character key several times faster than a
+ * JavaScript loop. atob also skips whitespace and accepts '=' padding, but either would shorten its output, so an
+ * output of exactly chars × 3/4 bytes means every character was a base64 digit. Null: let checkPayload say why.
+ */
+function bareBytes(payload: string, profile: Profile): string | null {
+  if (payload.length !== profile.chars) return null;
+  try {
+    const binary = atob(payload);
+    return binary.length * 4 === payload.length * 3 ? binary : null;
+  } catch {
+    return null;
+  }
 }
 
 function checkPayload(payload: string, offset: number, profile: Profile, what: string): void {

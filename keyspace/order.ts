@@ -79,28 +79,25 @@ export function offsetKey(parsed: ParsedKey, n: bigint | number, stride: Stride 
   const bit = strideBit(profile, stride);
   const steps = BigInt(n);
   if (steps === 0n) return parsed.text;
-  const digits = textToDigits(parsed.payload, digitTable(profile));
+  const { payload } = parsed;
+  const table = digitTable(profile);
   const size = 1n << BigInt(profile.bits);
   const magnitude = (steps < 0n ? -steps : steps) % size;
   const addend = bigintDigits(magnitude << BigInt(bit % 6));
   const sign = steps < 0n ? -1 : 1;
-  let j = digits.length - 1 - Math.floor(bit / 6);
+  // Only the characters from the stride's digit leftwards to where the carry stops change; the rest is sliced.
+  const end = payload.length - Math.floor(bit / 6);
+  const changed: number[] = []; // new digits, rightmost first
+  let j = end - 1;
   let carry = 0;
   for (let k = 0; j >= 0 && (k < addend.length || carry !== 0); k++, j--) {
-    const v = digits[j] + sign * ((k < addend.length ? addend[k] : 0) + carry);
-    if (v >= 64) {
-      digits[j] = v - 64;
-      carry = 1;
-    } else if (v < 0) {
-      digits[j] = v + 64;
-      carry = 1;
-    } else {
-      digits[j] = v;
-      carry = 0;
-    }
+    const v = table[payload.charCodeAt(j)] + sign * ((k < addend.length ? addend[k] : 0) + carry);
+    carry = v >= 64 || v < 0 ? 1 : 0;
+    changed.push(v >= 64 ? v - 64 : v < 0 ? v + 64 : v);
   }
   // A carry (or borrow) out of the first character is dropped: that is the wrap-around at the library's ends.
-  return profile.prefix + digitsToText(digits, codesOf(profile));
+  const middle = digitsToText(Uint8Array.from(changed.reverse()), codesOf(profile));
+  return profile.prefix + payload.slice(0, j + 1) + middle + payload.slice(end);
 }
 
 export function nextKey(parsed: ParsedKey, stride: Stride = 'page'): string {

@@ -141,15 +141,16 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const folder = await readModelFolder(dir);
   const settings = resolveSessionSettings(options);
   const warnings: string[] = [];
-  const tokenizer = await loadTokenizer(folder.tokenizerDir);
+  // the text encoder opens first so a failing non-CPU provider falls back once; the rest load concurrently
   const text = await openSession(folder.onnx.textEncoder, settings, warnings);
-  const unet = await openSession(folder.onnx.unet, settings, warnings);
-  const vaeDecoder = await openSession(folder.onnx.vaeDecoder, settings, warnings);
+  const [tokenizer, unet, vaeDecoder, imageEncoder] = await Promise.all([
+    loadTokenizer(folder.tokenizerDir),
+    openSession(folder.onnx.unet, settings, warnings),
+    openSession(folder.onnx.vaeDecoder, settings, warnings),
+    folder.onnx.imageEncoder ? openSession(folder.onnx.imageEncoder, settings, warnings) : Promise.resolve(null),
+  ]);
   requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'input'), 'latent_sample', ['float32'], 4);
   requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'output'), 'sample', ['float32'], 4);
-  const imageEncoder = folder.onnx.imageEncoder
-    ? await openSession(folder.onnx.imageEncoder, settings, warnings)
-    : null;
   const shapes = readShapes(folder, text, unet, tokenizer);
 
   let schedulerName: string;

@@ -21,6 +21,8 @@ export interface SessionSettings {
   interOpNumThreads: 1;
   enableCpuMemArena: boolean;
   enableMemPattern: boolean;
+  /** Idle intra-op threads spin (fast when cores are free) or sleep (better when other work shares the cores). */
+  allowSpinning: boolean;
   onnxruntimeVersion: string;
 }
 
@@ -28,6 +30,7 @@ export interface SessionRequest {
   executionProvider?: ExecutionProvider;
   intraOpNumThreads?: number;
   graphOptimizationLevel?: SessionSettings['graphOptimizationLevel'];
+  allowSpinning?: boolean;
 }
 
 export const DEFAULT_GRAPH_OPTIMIZATION: SessionSettings['graphOptimizationLevel'] = 'all';
@@ -52,6 +55,7 @@ export function resolveSessionSettings(request: SessionRequest = {}): SessionSet
     interOpNumThreads: 1,
     enableCpuMemArena: true,
     enableMemPattern: true,
+    allowSpinning: request.allowSpinning ?? process.env.LOB_ORT_SPIN === '1',
     onnxruntimeVersion: ort.env.versions.node ?? 'unknown',
   };
 }
@@ -66,6 +70,7 @@ function ortOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
     enableCpuMemArena: s.enableCpuMemArena,
     enableMemPattern: s.enableMemPattern,
     logSeverityLevel: 3,
+    extra: { session: { intra_op: { allow_spinning: s.allowSpinning ? '1' : '0' } } },
   };
 }
 

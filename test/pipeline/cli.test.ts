@@ -47,6 +47,36 @@ describe('lob render / search / random', () => {
     expect(s.stdout.trim()).toBe(expectedSha);
   });
 
+  it('render --gen5 writes a .gen5 whose provenance holds the key and the PNG', async () => {
+    const { decodeGen5 } = await import('../../gen5/index.ts');
+    const { readProvenance } = await import('../../lib/provenance.ts');
+    const png = join(tmp, 'g.png');
+    const gen5 = join(tmp, 'g.gen5');
+    const r = lob([
+      'render',
+      `@${join(tmp, 'key.txt')}`,
+      '-o',
+      png,
+      '--gen5',
+      gen5,
+      '--model',
+      TINY_SD15,
+      '--threads',
+      '1',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = await decodeGen5(new Uint8Array(readFileSync(gen5)));
+    const prov = readProvenance(file);
+    expect(prov?.key.text).toBe(key);
+    expect(prov?.image_sha256).toBe(expectedSha);
+    expect(prov?.pipeline).toMatchObject({
+      scheduler: 'PNDMScheduler',
+      steps: 3,
+      guidance: 7.5,
+      executionProvider: 'cpu',
+    });
+  });
+
   it('search prints the key as its last line (the same key as in-process) and the seed on stderr', () => {
     const r = lob(['search', 'the red cat', '--seed', '5', '--model', TINY_SD15]);
     expect(r.code, r.stderr).toBe(0);

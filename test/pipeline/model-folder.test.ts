@@ -58,6 +58,22 @@ describe('loading a diffusers ONNX folder', () => {
     }
   });
 
+  it('falls back to CPU with a warning saying why when a requested GPU provider cannot start', async () => {
+    const model = await loadModel(TINY_SD15, { intraOpNumThreads: 1, executionProvider: 'cuda' });
+    try {
+      if (model.settings.executionProvider === 'cuda') {
+        // a CUDA machine: the provider really is in use and nothing was reported
+        expect(model.warnings).toEqual([]);
+      } else {
+        expect(model.settings).toMatchObject({ executionProvider: 'cpu', requestedExecutionProvider: 'cuda' });
+        expect(model.warnings).toHaveLength(1);
+        expect(model.warnings[0]).toMatch(/^execution provider cuda unavailable, falling back to cpu: \S/);
+      }
+    } finally {
+      await model.release();
+    }
+  });
+
   it('names the folder when it does not exist', async () => {
     const err = await loadError('/nonexistent/lob-model');
     expect(err.file).toBe('/nonexistent/lob-model');

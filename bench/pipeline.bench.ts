@@ -1,0 +1,189 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeModelKey } from '../pipeline/keys.ts';
+import { loadModel } from '../pipeline/model.ts';
+import { defaultModelDir, projectRoot } from '../pipeline/project-root.ts';
+import { renderKey } from '../pipeline/render.ts';
+import { Renderer } from '../pipeline/renderer.ts';
+import { searchKey } from '../pipeline/search.ts';
+
+/**
+ * Milliseconds per image for the default model (LOB_MODEL overrides), ours (onnxruntime-node, in-process and through
+ * the worker pool) side by side with a PyTorch eager reference on the same weights, steps, guidance, inputs and
+ * threads (bench/python/pipeline_ref.py; needs the model helper's checkpoints in pipeline/train/runs, which it
+ * verifies against the ONNX initializers). Also: first image after process start (the CLI, wall clock), peak RSS,
+ * where the time goes per stage, and how far the two images differ.
+ */
+const REPEAT = Number(process.env.LOB_BENCH_REPEAT ?? 8);
+const THREADS = Number(process.env.LOB_BENCH_THREADS ?? availableParallelism());
+const PROMPT = 'red heart';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const f = (x: number) => x.toFixed(1);
+
+interface TorchReport {
+  torch: string;
+  ms: number[];
+  first_ms: number;
+  startup_to_first_image_ms: number;
+  peak_rss_mb: number;
+  weights: Record<string, number | string[]>;
+}
+
+/** Wall time and peak RSS of a child process (GNU time's %M when present). */
+function timedChild(
+  cmd: string,
+  args: string[],
+): { ms: number; rssMb: number | null; stdout: string; status: number | null; stderr: string } {
+  const t0 = performance.now();
+  const useTime = spawnSync('/usr/bin/time', ['--version']).status === 0;
+  const r = useTime
+    ? spawnSync('/usr/bin/time', ['-f', 'LOB_RSS_KB %M', cmd, ...args], { encoding: 'utf8', cwd: projectRoot() })
+    : spawnSync(cmd, args, { encoding: 'utf8', cwd: projectRoot() });
+  const ms = performance.now() - t0;
+  const m = /LOB_RSS_KB (\d+)/.exec(r.stderr ?? '');
+  return { ms, rssMb: m ? Number(m[1]) / 1024 : null, stdout: r.stdout, status: r.status, stderr: r.stderr };
+}
+
+export default async function bench(): Promise<{ title: string; markdown: string }> {
+  const dir = defaultModelDir();
+  const tmp = mkdtempSync(join(tmpdir(), 'lob-bench-'));
+  try {
+    const tLoad = performance.now();
+    const model = await loadModel(dir, { intraOpNumThreads: THREADS });
+    const loadMs = performance.now() - tLoad;
+    const { key } = await searchKey(model, PROMPT, { seed: 1 });
+    const d = decodeModelKey(model, key);
+    const tFirst = performance.now();
+    const first = await renderKey(model, key);
+    const firstMs = performance.now() - tFirst;
+    const runs = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const t = performance.now();
+      const r = await renderKey(model, key);
+      runs.push({ ms: performance.now() - t, ...r.timings });
+      if (r.pngSha256 !== first.pngSha256) throw new Error('bench: a re-render changed the PNG bytes');
+    }
+    const oursMs = median(runs.map((r) => r.ms));
+    const unetMs = median(runs.map((r) => r.denoiseMs / r.unetCalls));
+    const denoiseMs = median(runs.map((r) => r.denoiseMs));
+    const decodeMs = median(runs.map((r) => r.decodeMs));
+    const pngMs = median(runs.map((r) => r.pngMs));
+    const rss = process.resourceUsage().maxRSS / 1024;
+    writeFileSync(join(tmp, 'key.txt'), key);
+    writeFileSync(join(tmp, 'cond.f32'), Buffer.from(d.embedding.buffer));
+    writeFileSync(join(tmp, 'uncond.f32'), Buffer.from(model.uncond.buffer));
+    writeFileSync(join(tmp, 'latent.f32'), Buffer.from(first.initialNoise.buffer));
+    await model.release();
+
+    // worker pool: 8 renders through Renderer (1 worker × THREADS threads, and THREADS workers × 1 thread)
+    const pool: string[] = [];
+    for (const [workers, threads] of [
+      [1, THREADS],
+      [THREADS, 1],
+    ]) {
+      const r = await Renderer.create({ modelDir: dir, workers, threadsPerWorker: threads, maxQueue: 16 });
+      await Promise.all(Array.from({ length: workers }, () => r.render(key)));
+      const t = performance.now();
+      const results = await Promise.all(Array.from({ length: 8 }, () => r.render(key)));
+      const per = (performance.now() - t) / 8;
+      if (results.some((x) => x.pngSha256 !== first.pngSha256)) throw new Error('bench: worker render differs');
+      pool.push(
+        `| Renderer, ${workers} worker(s) × ${threads} thread(s), 8 concurrent renders | ${f(per)} ms/image (throughput) |`,
+      );
+      await r.close();
+    }
+
+    const cli = timedChild(process.execPath, [
+      join(projectRoot(), 'bin', 'lob.mjs'),
+      'render',
+      `@${join(tmp, 'key.txt')}`,
+      '-o',
+      join(tmp, 'cli.png'),
+      '--model',
+      dir,
+      '--threads',
+      String(THREADS),
+    ]);
+    if (cli.status !== 0) throw new Error(`bench: lob render failed: ${cli.stderr}`);
+    if (cli.stdout.trim() !== first.pngSha256) throw new Error('bench: the CLI rendered different bytes');
+
+    const py = timedChild('/usr/bin/python3', [
+      join(projectRoot(), 'bench', 'python', 'pipeline_ref.py'),
+      '--model',
+      dir,
+      '--runs',
+      process.env.LOB_TRAIN_RUNS ?? join(projectRoot(), 'pipeline', 'train', 'runs'),
+      '--inputs',
+      tmp,
+      '--steps',
+      String(d.steps),
+      '--guidance',
+      String(first.guidance),
+      '--threads',
+      String(THREADS),
+      '--repeat',
+      String(REPEAT),
+    ]);
+    let torchRows: string[];
+    let compare = '';
+    if (py.status === 0) {
+      const t = JSON.parse(py.stdout.trim().split('\n').at(-1) as string) as TorchReport;
+      const torchMs = median(t.ms);
+      const torchRgb = readFileSync(join(tmp, 'torch_rgb.u8'));
+      const { default: sharp } = await import('sharp');
+      const ours = await sharp(first.png).raw().toBuffer();
+      let maxPx = 0;
+      for (let i = 0; i < ours.length; i++) maxPx = Math.max(maxPx, Math.abs(ours[i] - torchRgb[i]));
+      const torchFinal = new Float32Array(readFileSync(join(tmp, 'torch_final.f32')).buffer.slice(0));
+      let maxLat = 0;
+      for (let i = 0; i < torchFinal.length; i++)
+        maxLat = Math.max(maxLat, Math.abs(torchFinal[i] - first.finalLatent[i]));
+      torchRows = [
+        `| PyTorch ${t.torch} eager, same weights/inputs/steps/threads, median of ${t.ms.length} | **${f(torchMs)} ms** |`,
+        `| PyTorch first image (in process, after load) | ${f(t.first_ms)} ms |`,
+        `| PyTorch process: start → first image (incl. import torch) | ${f(py.ms - t.ms.reduce((a, b) => a + b, 0))} ms |`,
+        `| PyTorch peak RSS | ${f(py.rssMb ?? t.peak_rss_mb)} MB |`,
+        `| **speed-up (PyTorch ms / ours ms)** | **${(torchMs / oursMs).toFixed(2)}×** |`,
+      ];
+      compare = [
+        '',
+        `Same weights check: ${JSON.stringify(t.weights)}.`,
+        `Outputs: final latent max |Δ| = ${maxLat.toExponential(2)}, 8-bit image max |Δ| = ${maxPx} levels (float rounding differs between the two runtimes).`,
+      ].join('\n');
+    } else {
+      torchRows = [`| PyTorch reference | not run: ${py.stderr.trim().split('\n').at(-1)} |`];
+    }
+
+    const markdown = [
+      `Model \`${first.model.name}\` ${first.model.version} (${dir.replace(projectRoot() + '/', '')}), key from "${PROMPT}" seed 1: ${d.steps} steps, ${first.scheduler}, guidance ${first.guidance} (${first.timings.unetCalls} UNet calls of batch ${first.guidance > 1 ? 2 : 1}), ${first.settings.imageSize.join('×')} image; ${THREADS} intra-op threads, graph optimisation \`${first.settings.session.graphOptimizationLevel}\`, ${first.settings.session.executionProvider}.`,
+      '',
+      '| measurement | value |',
+      '|---|---|',
+      `| ours (onnxruntime-node ${first.settings.session.onnxruntimeVersion}), in process, median of ${REPEAT} | **${f(oursMs)} ms** |`,
+      `| — denoising loop | ${f(denoiseMs)} ms (${f(unetMs)} ms per UNet call incl. scheduler math) |`,
+      `| — VAE decode | ${f(decodeMs)} ms |`,
+      `| — PNG encode + text chunks | ${f(pngMs)} ms |`,
+      `| ours: model load (sessions, tokenizer, hashes, uncond) | ${f(loadMs)} ms |`,
+      `| ours: first render after load | ${f(firstMs)} ms |`,
+      `| ours: \`lob render\` process start → PNG written (wall) | **${f(cli.ms)} ms** |`,
+      `| ours: peak RSS (bench process) / \`lob render\` process | ${f(rss)} MB / ${cli.rssMb === null ? 'n/a' : `${f(cli.rssMb)} MB`} |`,
+      ...pool,
+      ...torchRows,
+      compare,
+    ].join('\n');
+    return { title: 'Generation pipeline: ms per image vs PyTorch eager', markdown };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { title, markdown } = await bench();
+  process.stdout.write(`## ${title}\n\n${markdown}\n`);
+}

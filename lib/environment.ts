@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, release, type } from 'node:os';
+import { join } from 'node:path';
 import { canonicalString, type EnvComponent } from '../gen5/index.ts';
+import { projectRoot } from '../pipeline/project-root.ts';
 
 /** A GPU as nvidia-smi reports it. */
 export interface GpuInfo {
@@ -74,7 +76,12 @@ function onnxruntimeVersion(): string {
   if (!ortVersion) {
     // Read the package's manifest rather than importing it: loading the native binding just for a version is slow.
     const require = createRequire(import.meta.url);
-    ortVersion = JSON.parse(readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')).version as string;
+    const resolved: unknown = require.resolve('onnxruntime-node/package.json');
+    // Inside the Next.js server bundle require.resolve yields a module id, not a path (readFileSync then took it for
+    // a file descriptor: EBADF); there the package is read from the project's node_modules.
+    const manifest =
+      typeof resolved === 'string' ? resolved : join(projectRoot(), 'node_modules', 'onnxruntime-node', 'package.json');
+    ortVersion = JSON.parse(readFileSync(manifest, 'utf8')).version as string;
   }
   return ortVersion;
 }

@@ -101,19 +101,30 @@ describe('lob key (our profiles)', () => {
     expect(lob(['prev', b, '--by', '5', '--stride', 'shelf']).out.trim()).toBe(key);
   });
 
-  it('decode prints a human summary, or JSON with float32 dtypes for quantile codings', () => {
+  it('decode prints a human summary, or JSON and float32 .npy files that encode back to the key', () => {
     const key = lob(['random', '--seed', '3']).out.trim();
     const text = lob(['decode', key]);
     expect(text.out).toMatch(
       /^profile {2}synth v1 \(1373 chars, 8190 bits\)\nsteps {4}(8|12|16|24)\nembedding 16×64 float32 {2}min /,
     );
-    const json = JSON.parse(lob(['decode', key, '--json']).out);
+    const dir = join(work, 'synth-npy');
+    const json = JSON.parse(lob(['decode', key, '--npy', dir]).out);
     expect(json.sections[1]).toMatchObject({
       name: 'latent',
       shape: [1, 4, 16, 16],
       dtype: 'float32',
       coding: { type: 'quantile', bits: 4, distribution: 'standard-normal' },
     });
+    expect(decodeNpy(readFileSync(join(dir, 'latent.npy'))).dtype).toBe('<f4');
+    const args = [
+      '--steps',
+      String(json.steps),
+      '--embedding',
+      join(dir, 'embedding.npy'),
+      '--latent',
+      join(dir, 'latent.npy'),
+    ];
+    expect(lob(['encode', '--profile', 'synth@1', ...args]).out).toBe(`${key}\n`);
   });
 
   it('a malformed key exits 2 naming the problem and its index', () => {

@@ -161,7 +161,7 @@ export default async function bench(): Promise<{ title: string; markdown: string
     }
 
     const markdown = [
-      `Model \`${first.model.name}\` ${first.model.version} (${dir.replace(projectRoot() + '/', '')}), key from "${PROMPT}" seed 1: ${d.steps} steps, ${first.scheduler}, guidance ${first.guidance} (${first.timings.unetCalls} UNet calls of batch ${first.guidance > 1 ? 2 : 1}), ${first.settings.imageSize.join('×')} image; ${THREADS} intra-op threads, graph optimisation \`${first.settings.session.graphOptimizationLevel}\`, ${first.settings.session.executionProvider}.`,
+      `Model \`${first.model.name}\` ${first.model.version} (${dir.replace(`${projectRoot()}/`, '')}), key from "${PROMPT}" seed 1: ${d.steps} steps, ${first.scheduler}, guidance ${first.guidance} (${first.timings.unetCalls} UNet calls of batch ${first.guidance > 1 ? 2 : 1}), ${first.settings.imageSize.join('×')} image; ${THREADS} intra-op threads, graph optimisation \`${first.settings.session.graphOptimizationLevel}\`, ${first.settings.session.executionProvider}.`,
       '',
       '| measurement | value |',
       '|---|---|',

@@ -1,36 +1,16 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { buildIsStale, runNextBuild } from '../../bin/next-build.mjs';
 
 /** Starts the production build on a free localhost port for the browser tests, building first if needed. */
 const root = resolve(import.meta.dirname, '../..');
 const nextBin = createRequire(import.meta.url).resolve('next/dist/bin/next');
-// Everything a `next build` compiles; models are read at run time and do not make a build stale.
-const SOURCES = ['app', 'lib', 'keyspace', 'pipeline', 'gen5', 'public', 'next.config.js', 'package-lock.json'];
-const SOURCE_FILE = /\.(ts|tsx|js|mjs|css|json)$/;
 
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0;
-  const info = statSync(path);
-  if (!info.isDirectory()) return SOURCE_FILE.test(path) ? info.mtimeMs : 0;
-  let newest = 0;
-  for (const entry of readdirSync(path)) {
-    if (entry === 'node_modules' || entry.startsWith('.') || entry === 'fixtures' || entry === 'train') continue;
-    newest = Math.max(newest, newestMtime(join(path, entry)));
-  }
-  return newest;
-}
-
-/** Runs `next build` when there is no build or a source file is newer than it (about a minute on 2 cores). */
+/** Runs `next build` when there is no build or a source file is newer than it (a minute or so on 2 cores). */
 export function ensureBuild(): void {
-  const buildId = join(root, '.next/BUILD_ID');
-  const built = existsSync(buildId) ? statSync(buildId).mtimeMs : 0;
-  const sources = Math.max(...SOURCES.map((s) => newestMtime(join(root, s))));
-  if (built > sources) return;
-  const result = spawnSync(process.execPath, [nextBin, 'build'], { cwd: root, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`next build failed:\n${result.stdout}\n${result.stderr}`);
+  if (buildIsStale(root)) runNextBuild(root, 'pipe');
 }
 
 export function freePort(): Promise<number> {

@@ -1,7 +1,7 @@
 // `npm run bench [-- NAME...]`: runs bench/*.bench.ts (or those whose file name contains a NAME), prints each
 // table and rewrites docs/benchmarks.md, replacing each bench's own `## <title>` section and keeping the others.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem, type } from 'node:os';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -22,11 +22,12 @@ function osName(): string {
   return `${type()} ${release()}`;
 }
 
-function machine(): string {
+/** The machine, and how busy it was when the bench started (timings on a shared machine move with its load). */
+function machine(load: number): string {
   const cpu = cpus();
   const ram = (totalmem() / 2 ** 30).toFixed(1);
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16);
-  return `Machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'} (${cpu.length} cores), ${ram} GiB RAM, ${osName()}; Node ${process.version}; ${date} UTC.`;
+  return `Machine: ${cpu[0]?.model.trim() ?? 'unknown CPU'} (${cpu.length} cores), ${ram} GiB RAM, ${osName()}; Node ${process.version}; ${date} UTC; load average ${load.toFixed(1)} at the start.`;
 }
 
 /** Splits the document into its `## ` sections by title (text before the first one is the header). */
@@ -52,9 +53,10 @@ async function main(): Promise<number> {
   for (const file of files) {
     process.stdout.write(`\n# ${file}\n`);
     try {
+      const load = loadavg()[0];
       const bench = (await import(pathToFileURL(join(benchDir, file)).href)).default as Bench;
       const { title, markdown } = await bench();
-      const section = `## ${title}\n\n_${machine()}_\n\n${markdown.trim()}`;
+      const section = `## ${title}\n\n_${machine(load)}_\n\n${markdown.trim()}`;
       process.stdout.write(`${section}\n`);
       doc.set(title, section);
       // Written after every bench, so a later failure does not lose earlier results.

@@ -131,8 +131,7 @@ export class Minifloat implements ValueCoding {
   encodeBitsInto(bits: Uint32Array, stored: Int32Array, from: number, codes: Uint32Array): number {
     const { m, eMax, eMinNormal, magMax, signBit } = this;
     const shift = 23 - m;
-    const remMask = shift > 0 ? (1 << shift) - 1 : 0;
-    const half = shift > 0 ? 1 << (shift - 1) : 1;
+    const roundBias = shift > 0 ? (1 << (shift - 1)) - 1 : 0;
     const base = eMinNormal - (this.subnormals ? 1 : 0);
     const signed = signBit !== 0;
     for (let i = from; i < stored.length; i++) {
@@ -148,10 +147,9 @@ export class Minifloat implements ValueCoding {
       if (k > eMax) {
         mag = magMax;
       } else {
+        // Round half to even without a branch: add half - 1, plus 1 when the kept part is odd, then truncate.
         const sig = (x & 0x7fffff) | 0x800000;
-        let h = sig >>> shift;
-        const rem = sig & remMask;
-        if (rem > half || (rem === half && (h & 1) === 1)) h++;
+        const h = shift === 0 ? sig : (sig + roundBias + ((sig >>> shift) & 1)) >>> shift;
         mag = ((k - base) << m) + h - (1 << m);
         if (mag > magMax) mag = magMax;
       }

@@ -42,10 +42,16 @@ export function fillConstants(section: ArraySection, out: Float32Array): void {
   for (const [index, value] of section.constants) out[index] = value;
 }
 
-/** Codes of a section's stored values, in stored order; a value the coding rejects becomes a `KeyError`. */
-export function encodeSection(section: ArraySection, values: Float32Array): Uint32Array {
+/**
+ * Codes of a section's stored values, in stored order (into `codes` when given, which may be longer); a value the
+ * coding rejects becomes a `KeyError`.
+ */
+export function encodeSection(
+  section: ArraySection,
+  values: Float32Array,
+  codes = new Uint32Array(section.stored.length),
+): Uint32Array {
   const { stored, coding, widened } = section;
-  const codes = new Uint32Array(stored.length);
   let i = 0;
   try {
     for (; i < widened.count; i++) codes[i] = widened.coding.encode(values[stored[i]], stored[i]);

@@ -1,7 +1,7 @@
 """Times the seed project's own Python key codec (alexn11/stable-diffusion-image-archive-lob) on key files.
 
 Usage: python3 sd_lob_codec.py SD_LOB_SRC REPEATS KEY_FILE...
-Prints one JSON object: per key, the median decode (unpack_key) and encode (pack_data_into_key) time in ms, and
+Prints one JSON object: per key, the median and minimum decode (unpack_key) and encode (pack_data_into_key) time in ms, and
 whether the codec reproduced the key (encode(decode(key)) == key), so the comparison is on work that round-trips.
 Run with Debian's /usr/bin/python3 (numpy); our stand-in torch module sits next to this file.
 """
@@ -37,6 +37,8 @@ for path in keys:
         "key": os.path.basename(path),
         "decode_ms": statistics.median(decode_ms),
         "encode_ms": statistics.median(encode_ms),
+        "decode_min_ms": min(decode_ms),
+        "encode_min_ms": min(encode_ms),
         "roundtrip": same,
         "steps": steps,
     })

@@ -140,3 +140,34 @@ describe('minifloat (general, small formats checked against brute force)', () =>
     expect(coding.decode(coding.encode(q * 0.51))).toBe(q);
   });
 });
+
+describe('minifloat array encoder (the codec hot path)', () => {
+  it('gives the same codes as encode() for any float32 bit pattern, and reports NaN/Inf positions', () => {
+    const specs: MinifloatSpec[] = [
+      SEED_PROMPT,
+      SEED_LATENT,
+      TINY,
+      TINY_SUB,
+      { ...TINY, sign: false },
+      { type: 'minifloat', sign: true, exponentBits: 2, mantissaBits: 22, bias: 15 },
+      { type: 'minifloat', sign: false, exponentBits: 1, mantissaBits: 23, bias: 15 },
+    ];
+    for (const spec of specs) {
+      const coding = new Minifloat(spec);
+      fc.assert(
+        fc.property(fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 40 }), (words) => {
+          const bits = Uint32Array.from(words);
+          const floats = new Float32Array(bits.buffer);
+          const stored = Int32Array.from(words.keys());
+          const codes = new Uint32Array(words.length);
+          const failed = coding.encodeBitsInto(bits, stored, 0, codes);
+          const firstBad = floats.findIndex((v) => !Number.isFinite(v));
+          expect(failed).toBe(firstBad);
+          const upTo = firstBad < 0 ? words.length : firstBad;
+          for (let i = 0; i < upTo; i++) expect(codes[i]).toBe(coding.encode(floats[i]));
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+});

@@ -33,14 +33,21 @@ export function recordFlags(type: ChunkType, dtype?: LatentDtype): string {
   return innerFlags(type, dtype).replace(/\0+$/, '');
 }
 
-/** `type (4 ASCII) | flags (4 ASCII) | payload_len (u32 LE)` + payload. */
-export function packInner(type: ChunkType | 'META', flags: string, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(INNER_HEADER_SIZE + payload.length);
+/** The inner record's header: `type (4 ASCII) | flags (4 ASCII) | payload_len (u32 LE)`; the payload follows. */
+export function innerHeader(type: ChunkType | 'META', flags: string, payloadLength: number): Uint8Array {
+  const out = new Uint8Array(INNER_HEADER_SIZE);
   for (let i = 0; i < 4; i++) {
     out[i] = type.charCodeAt(i);
     out[4 + i] = flags.charCodeAt(i);
   }
-  new DataView(out.buffer).setUint32(8, payload.length, true);
+  new DataView(out.buffer).setUint32(8, payloadLength, true);
+  return out;
+}
+
+/** Header + payload as one record. */
+export function packInner(type: ChunkType | 'META', flags: string, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(INNER_HEADER_SIZE + payload.length);
+  out.set(innerHeader(type, flags, payload.length), 0);
   out.set(payload, INNER_HEADER_SIZE);
   return out;
 }

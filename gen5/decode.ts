@@ -21,7 +21,7 @@ export interface DecodedLatent {
   name: string;
   dtype: LatentDtype;
   shape: number[];
-  /** Raw little-endian bytes as stored (its own buffer, aligned). */
+  /** Raw little-endian bytes as stored (4-byte aligned, never a view of the input). */
   data: Uint8Array;
 }
 
@@ -47,6 +47,11 @@ export interface DecodeOptions {
   limits?: Partial<Gen5Limits>;
   /** Compare the file's ENVC with this environment and return gen5's drift warnings. */
   currentEnvironment?: EnvComponent[];
+  /**
+   * Check each payload's SHA-256 against the chunk table (default true). Off only for bytes already verified, e.g.
+   * by verifyGen5, or to time the format work alone; everything else is still checked.
+   */
+  verifyHashes?: boolean;
 }
 
 /**
@@ -67,9 +72,12 @@ export async function decodeGen5(bytes: Uint8Array, options: DecodeOptions = {})
   const file: Gen5File = { header, metaText, meta, records, latents: [], notes: layout.notes };
   for (const record of records) {
     const payload = await readChunkPayload(bytes, record, limits, budget);
-    await checkHash(record, payload);
-    if (record.type === 'LATN') file.latents.push(toLatent(record, payload));
-    else if (record.type === 'DATA') file.image = payload.slice();
+    if (options.verifyHashes ?? true) await checkHash(record, payload);
+    // A compressed chunk's payload is a view of a fresh buffer (at offset 12, so float32-aligned); a stored one is
+    // a view of the caller's bytes and gets copied.
+    const own = record.compressed ? payload : payload.slice();
+    if (record.type === 'LATN') file.latents.push(toLatent(record, own));
+    else if (record.type === 'DATA') file.image = own;
     else file.envc = parseEnvc(payload, limits);
   }
   if (options.currentEnvironment) {
@@ -358,9 +366,9 @@ export async function checkHash(record: ChunkRecord, payload: Uint8Array): Promi
   }
 }
 
-export function toLatent(record: ChunkRecord, payload: Uint8Array): DecodedLatent {
+/** `data` must be 4-byte aligned and not the caller's buffer (decodeGen5 copies stored chunks). */
+export function toLatent(record: ChunkRecord, data: Uint8Array): DecodedLatent {
   const dtype = record.extra.dtype as LatentDtype;
-  const data = payload.slice(); // own, aligned buffer
   checkFinite(data, dtype, `latent ${JSON.stringify(record.extra.key)}`);
   return { name: record.extra.key as string, dtype, shape: [...(record.extra.shape as number[])], data };
 }

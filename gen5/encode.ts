@@ -1,4 +1,4 @@
-import { type ChunkRecord, type ChunkType, innerFlags, type LatentDtype, packInner, recordFlags } from './chunk.ts';
+import { type ChunkRecord, type ChunkType, innerFlags, innerHeader, type LatentDtype, recordFlags } from './chunk.ts';
 import { sha256Hex } from './digest.ts';
 import { buildEnvcPayload, type EnvComponent } from './envc.ts';
 import { Gen5Error } from './errors.ts';
@@ -61,8 +61,8 @@ export async function encodeGen5(input: Gen5EncodeInput): Promise<Uint8Array> {
     extra: ChunkRecord['extra'],
     dtype?: LatentDtype,
   ) => {
-    const inner = packInner(type, innerFlags(type, dtype), payload);
-    const stored = compressed ? await compressFrame(inner, 3) : inner;
+    const header = innerHeader(type, innerFlags(type, dtype), payload.length);
+    const stored = compressed ? await compressFrame(header, payload) : concat(header, payload);
     records.push({
       index: records.length,
       type,
@@ -142,6 +142,13 @@ function prepareLatent(latent: LatentInput, float16: boolean, limits: Gen5Limits
   return { payload, dtype };
 }
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
 function checkPng(image: Uint8Array): void {
   if (image.length < 8 || !PNG_SIGNATURE.every((b, i) => image[i] === b)) {
     throw new Gen5Error('IMAGE', 'the image is not a PNG (bad signature)');
@@ -186,8 +193,9 @@ async function metaWithFileSize(manifest: { gen5_metadata: { file_info: { file_s
     if (info.file_size === size) return meta;
     meta = await attempt(size);
   }
-  const seen = [...tried.keys()].filter((k) => k > 0);
-  for (let size = Math.min(...seen) - 16; size <= Math.max(...seen) + 16; size++) {
+  // A fixed point x satisfies x = f(x), and f stays within a few bytes of the sizes already produced: try those.
+  const produced = [...tried.values()].map((m) => offset + m.length);
+  for (let size = Math.min(...produced) - 4; size <= Math.max(...produced) + 4; size++) {
     const m = tried.get(size) ?? (await attempt(size));
     if (offset + m.length === size) return info.file_size === size ? m : attempt(size);
   }
@@ -196,5 +204,5 @@ async function metaWithFileSize(manifest: { gen5_metadata: { file_info: { file_s
 
 async function compressMeta(manifest: PyJson): Promise<Uint8Array> {
   const json = new TextEncoder().encode(pyDumps(manifest));
-  return compressFrame(packInner('META', '0000', json), 3);
+  return compressFrame(innerHeader('META', '0000', json.length), json);
 }

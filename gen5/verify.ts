@@ -115,7 +115,7 @@ export async function verifyGen5(bytes: Uint8Array, options: VerifyOptions = {})
     const ok = await attempt(name, async () => {
       const payload = await readChunkPayload(bytes, record, limits, budget);
       await checkHash(record, payload);
-      if (record.type === 'LATN') toLatent(record, payload);
+      if (record.type === 'LATN') toLatent(record, record.compressed ? payload : payload.slice());
       else if (record.type === 'DATA') image = payload;
       else {
         envc = parseEnvc(payload, limits);

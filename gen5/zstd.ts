@@ -1,11 +1,19 @@
-import { compress, decompress, init } from '@bokuweb/zstd-wasm';
+import { compressUsingDict, createCCtx, createDCtx, decompressUsingDict, init } from '@bokuweb/zstd-wasm';
 import { Gen5Error } from './errors.ts';
 
 let ready: Promise<void> | undefined;
+// One compression and one decompression context for the process, reused: ZSTD_compress/ZSTD_decompress build and
+// tear down a context per call, which cost more than compressing a small META. Output is identical either way.
+let cctx = 0;
+let dctx = 0;
+const NO_DICT = new Uint8Array(0);
 
 /** zstd-wasm must load its wasm module once before any call; every gen5 entry point awaits this. */
 export function ensureZstd(): Promise<void> {
-  ready ??= init();
+  ready ??= init().then(() => {
+    cctx = createCCtx();
+    dctx = createDCtx();
+  });
   return ready;
 }
 
@@ -15,6 +23,10 @@ export interface FrameInfo {
   /** Declared decompressed size (the frame's Frame_Content_Size field). */
   contentSize: number;
   hasChecksum: boolean;
+  /** The frame holds only raw and RLE blocks (what zstd writes for incompressible data such as PNG). */
+  storedOnly: boolean;
+  /** Offset of the first block header. */
+  firstBlock: number;
 }
 
 export function isZstdFrame(bytes: Uint8Array): boolean {
@@ -47,6 +59,8 @@ export function readFrameInfo(frame: Uint8Array): FrameInfo {
   else if (fcsSize === 4) contentSize = readU32(frame, pos);
   else contentSize = readU32(frame, pos) + readU32(frame, pos + 4) * 2 ** 32; // may exceed 2^53: limits reject it
   pos += fcsSize;
+  const firstBlock = pos;
+  let storedOnly = true;
   // Walk the blocks to find where the frame ends: trailing bytes or a second frame would be data nobody declared.
   for (;;) {
     if (pos + 3 > frame.length) throw new Gen5Error('ZSTD_FRAME', 'zstd frame truncated inside a block header');
@@ -56,6 +70,9 @@ export function readFrameInfo(frame: Uint8Array): FrameInfo {
     const type = (bh >> 1) & 3;
     const size = bh >>> 3;
     if (type === 3) throw new Gen5Error('ZSTD_FRAME', 'zstd block of reserved type');
+    if (type === 2) storedOnly = false;
+    // Block_Maximum_Size is 128 KiB (RFC 8878 §3.1.1.2.4); zstd rejects larger blocks, so must we.
+    if (size > 128 * 1024) throw new Gen5Error('ZSTD_FRAME', `zstd block of ${size} bytes, above the 128 KiB maximum`);
     pos += type === 1 ? 1 : size; // an RLE block stores one byte however large it expands
     if (pos > frame.length) throw new Gen5Error('ZSTD_FRAME', 'zstd frame truncated inside a block');
     if (last) break;
@@ -64,7 +81,7 @@ export function readFrameInfo(frame: Uint8Array): FrameInfo {
   if (pos !== frame.length) {
     throw new Gen5Error('ZSTD_FRAME', `zstd frame ends at byte ${pos} of ${frame.length}: trailing bytes in the chunk`);
   }
-  return { contentSize, hasChecksum };
+  return { contentSize, hasChecksum, storedOnly, firstBlock };
 }
 
 /**
@@ -73,7 +90,8 @@ export function readFrameInfo(frame: Uint8Array): FrameInfo {
  */
 export async function decompressFrame(frame: Uint8Array, maxBytes: number, what: string): Promise<Uint8Array> {
   await ensureZstd();
-  const { contentSize } = readFrameInfo(frame);
+  const info = readFrameInfo(frame);
+  const { contentSize } = info;
   if (contentSize > maxBytes) {
     throw new Gen5Error(
       'ZSTD_TOO_LARGE',
@@ -81,9 +99,12 @@ export async function decompressFrame(frame: Uint8Array, maxBytes: number, what:
     );
   }
   if (contentSize === 0) throw new Gen5Error('ZSTD_CORRUPT', `${what}: zstd frame declares an empty content`);
+  // Raw and RLE blocks are copies and fills: done here with native memcpy/fill instead of wasm's byte loops
+  // (a PNG's frame is all raw blocks). Frames with a checksum go to zstd, which verifies it.
+  if (info.storedOnly && !info.hasChecksum) return copyStoredBlocks(frame, info.firstBlock, contentSize, what);
   let out: Uint8Array;
   try {
-    out = decompress(frame);
+    out = decompressUsingDict(dctx, frame, NO_DICT);
   } catch (err) {
     throw new Gen5Error('ZSTD_CORRUPT', `${what}: zstd could not decompress the frame (${(err as Error).message})`);
   }
@@ -93,10 +114,110 @@ export async function decompressFrame(frame: Uint8Array, maxBytes: number, what:
   return out;
 }
 
-/** One zstd frame at `level`, content size written, no checksum: what python-zstandard's defaults produce. */
-export async function compressFrame(data: Uint8Array, level = 3): Promise<Uint8Array> {
+/**
+ * One zstd frame at level 3, content size written, no checksum (python-zstandard's defaults) of `head` followed
+ * by `body`: taking the two parts lets an incompressible body go into the frame without first being concatenated.
+ */
+export async function compressFrame(head: Uint8Array, body: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
   await ensureZstd();
-  return compress(data, level);
+  if (isIncompressible(body)) return storedFrame(head, body);
+  const joined = new Uint8Array(head.length + body.length);
+  joined.set(head, 0);
+  joined.set(body, head.length);
+  return compressUsingDict(cctx, joined, NO_DICT, 3);
+}
+
+const BLOCK_MAX = 128 * 1024;
+// zstd stores a block raw unless compressing it saves at least 1/64 of it (ZSTD_minGain). A block whose order-0
+// entropy is ≥ 7.95 bits per byte cannot be shrunk that much by literal coding; deflate output (a PNG's IDAT) and
+// random data are like that, and zstd-wasm spends milliseconds finding that out (native zstd skips through it).
+const MIN_ENTROPY_BITS = 7.95;
+const MIN_SHORTCUT_BYTES = 64 * 1024;
+// Every 7th byte: ~18 Ki samples per block estimate the entropy of random data within 0.02 bit at a seventh of the
+// cost of a full histogram. 7 is prime so that the samples visit every byte lane of 2-, 4- and 8-byte numbers (a
+// stride of 4 would see only the random low mantissa byte of float32 data and call it incompressible).
+const SAMPLE_STRIDE = 7;
+
+/**
+ * True when every 128 KiB block of `data` is high-entropy, i.e. zstd level 3 would write each one as a raw block.
+ * (Long repeats could still compress beyond order-0 entropy; they do not occur in deflate output, and missing one
+ * only costs size, never validity.) Small payloads always go through zstd.
+ */
+export function isIncompressible(data: Uint8Array): boolean {
+  if (data.length < MIN_SHORTCUT_BYTES) return false;
+  const counts = new Uint32Array(256);
+  for (let start = 0; start < data.length; start += BLOCK_MAX) {
+    const end = Math.min(start + BLOCK_MAX, data.length);
+    counts.fill(0);
+    for (let i = start; i < end; i += SAMPLE_STRIDE) counts[data[i]]++;
+    const n = Math.ceil((end - start) / SAMPLE_STRIDE);
+    if (n < 1024) continue; // a short tail block cannot be judged by its few samples; its block is small anyway
+    let bits = 0;
+    for (let b = 0; b < 256; b++) if (counts[b]) bits -= counts[b] * Math.log2(counts[b] / n);
+    if (bits / n < MIN_ENTROPY_BITS) return false;
+  }
+  return true;
+}
+
+/**
+ * The frame zstd (level 3, content size, no checksum) writes for data it cannot compress: its frame header
+ * (ZSTD_writeFrameHeader with level 3's window for this size) and raw blocks of at most 128 KiB.
+ */
+function storedFrame(head: Uint8Array, body: Uint8Array): Uint8Array {
+  const size = head.length + body.length;
+  // Level 3's window is 2^21, shrunk to the smallest power of two ≥ the content (ZSTD_adjustCParams).
+  const windowLog = Math.min(21, Math.max(10, Math.ceil(Math.log2(size))));
+  const singleSegment = 2 ** windowLog >= size;
+  const fcsCode = (size >= 256 ? 1 : 0) + (size >= 65536 + 256 ? 1 : 0) + (size >= 0xffffffff ? 1 : 0);
+  const fh = [0x28, 0xb5, 0x2f, 0xfd, (fcsCode << 6) | ((singleSegment ? 1 : 0) << 5)];
+  if (!singleSegment) fh.push((windowLog - 10) << 3);
+  if (fcsCode === 1) fh.push((size - 256) & 0xff, ((size - 256) >>> 8) & 0xff);
+  else fh.push(size & 0xff, (size >>> 8) & 0xff, (size >>> 16) & 0xff, (size >>> 24) & 0xff);
+  const out = new Uint8Array(fh.length + Math.ceil(size / BLOCK_MAX) * 3 + size);
+  out.set(fh, 0);
+  let pos = fh.length;
+  for (let start = 0; start < size; start += BLOCK_MAX) {
+    const n = Math.min(BLOCK_MAX, size - start);
+    const bh = (n << 3) | (start + n >= size ? 1 : 0); // raw block, last flag on the final one
+    out[pos] = bh & 0xff;
+    out[pos + 1] = (bh >>> 8) & 0xff;
+    out[pos + 2] = (bh >>> 16) & 0xff;
+    pos += 3;
+    // Copy [start, start + n) of head ++ body.
+    if (start < head.length) out.set(head.subarray(start, Math.min(head.length, start + n)), pos);
+    const from = Math.max(0, start - head.length);
+    const skip = Math.max(0, head.length - start);
+    out.set(body.subarray(from, start + n - head.length), pos + skip);
+    pos += n;
+  }
+  return out;
+}
+
+/** Decodes a frame of raw/RLE blocks (already walked by readFrameInfo) into exactly `contentSize` bytes. */
+function copyStoredBlocks(frame: Uint8Array, firstBlock: number, contentSize: number, what: string): Uint8Array {
+  const out = new Uint8Array(contentSize);
+  let pos = firstBlock;
+  let at = 0;
+  for (;;) {
+    const bh = frame[pos] | (frame[pos + 1] << 8) | (frame[pos + 2] << 16);
+    pos += 3;
+    const size = bh >>> 3;
+    if (at + size > contentSize) {
+      throw new Gen5Error('ZSTD_CORRUPT', `${what}: zstd blocks expand past the declared ${contentSize} bytes`);
+    }
+    if (((bh >> 1) & 3) === 1) {
+      out.fill(frame[pos], at, at + size);
+      pos += 1;
+    } else {
+      out.set(frame.subarray(pos, pos + size), at);
+      pos += size;
+    }
+    at += size;
+    if (bh & 1) break;
+  }
+  if (at !== contentSize)
+    throw new Gen5Error('ZSTD_CORRUPT', `${what}: zstd produced ${at} bytes, frame declared ${contentSize}`);
+  return out;
 }
 
 function readU32(b: Uint8Array, pos: number): number {

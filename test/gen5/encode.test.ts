@@ -74,7 +74,7 @@ describe('encodeGen5', () => {
     const [l] = file.latents;
     expect(l.dtype).toBe('float16');
     expect(file.records[0].flags).toBe('F16');
-    expect(Array.from(new Uint16Array(l.data.buffer))).toEqual([
+    expect(Array.from(new Uint16Array(l.data.buffer, l.data.byteOffset, l.data.length / 2))).toEqual([
       0x3c00, 0xc000, 0x3800, 0x7bff, 0x0000, 0x4200, 0x4400, 0x4500,
     ]);
     expect(file.records[0].hash).toBe(sha256(l.data));

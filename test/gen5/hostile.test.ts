@@ -109,9 +109,18 @@ describe('hostile .gen5 input: every problem is a Gen5Error naming it', () => {
 
   it('a zstd bomb: a frame that expands past its declared content size', async () => {
     // Declares 28 bytes (the table's 16 + 12) but its RLE blocks expand to 64 MiB.
-    const bomb = rleFrame(0, 64 * 1024 * 1024, 28);
-    const bytes = await assemble([{ ...latn(f32Bytes(4)), compressed: true, stored: bomb }, ENVC]);
-    expect(await codeOf(bytes)).toMatch(/^ZSTD_CORRUPT: chunk 0 \(LATN\): zstd could not decompress/);
+    const rle = await assemble([
+      { ...latn(f32Bytes(4)), compressed: true, stored: rleFrame(0, 64 * 1024 * 1024, 28) },
+      ENVC,
+    ]);
+    expect(await codeOf(rle)).toMatch(/^ZSTD_CORRUPT: chunk 0 \(LATN\): zstd blocks expand past the declared 28 bytes/);
+    // The same through zstd itself: compressed blocks (300 kB of a pattern in 297 bytes), content size rewritten to 28.
+    const frame = await compressFrame(Uint8Array.from({ length: 300_000 }, (_, i) => i % 251));
+    expect(frame[4] >> 6).toBe(2); // a 4-byte Frame_Content_Size field…
+    const fcsAt = frame[4] & 0x20 ? 5 : 6; // …after the window descriptor unless single-segment
+    new DataView(frame.buffer).setUint32(fcsAt, 28, true);
+    const packed = await assemble([{ ...latn(f32Bytes(4)), compressed: true, stored: frame }, ENVC]);
+    expect(await codeOf(packed)).toMatch(/^ZSTD_CORRUPT: chunk 0 \(LATN\): zstd could not decompress the frame/);
   });
 
   it('a frame declaring more than the limits, rejected before any allocation', async () => {

@@ -96,7 +96,11 @@ export function registerGen5Commands(program: Command): void {
       await mkdir(join(opts.out, 'latents'), { recursive: true });
       if (file.image) await writeFile(join(opts.out, 'image.png'), file.image);
       for (const l of file.latents) {
-        const values = l.dtype === 'float16' ? new Uint16Array(l.data.buffer) : new Float32Array(l.data.buffer);
+        const { buffer, byteOffset, length } = l.data;
+        const values =
+          l.dtype === 'float16'
+            ? new Uint16Array(buffer, byteOffset, length / 2)
+            : new Float32Array(buffer, byteOffset, length / 4);
         await writeFile(join(opts.out, 'latents', `${l.name}.npy`), encodeNpy(values, l.shape));
       }
       await writeFile(join(opts.out, 'metadata.json'), file.metaText);

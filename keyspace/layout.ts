@@ -15,7 +15,7 @@ export type Stride = (typeof STRIDES)[number];
  * So +1 (next) flips the second bit of one latent value (a local, visible change; the carry reaches a second value
  * only every other step), `book` moves flip a latent top bit, `shelf` moves nudge the prompt embedding with the
  * noise unchanged, and `wall` moves change the step count only. Within a plane, values are visited in a spread
- * order starting at the spatial centre of the first channel, so the value that changes most often is mid-image.
+ * order (see spreadOrder), so the latent value that changes most often is mid-image.
  */
 export interface PrefixedLayout {
   /** For each section, the index position of each stored value's code bit: positions[offset(i) + bit]. */
@@ -44,7 +44,11 @@ function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
-/** A bijection on stored ordinals 0..n-1 that starts at the centre and jumps far between consecutive entries. */
+/**
+ * A bijection on stored ordinals 0..n-1 that jumps far between consecutive entries and starts where a change shows
+ * most: the latent's spatial centre (first channel), or the embedding's first token after BOS (its middle dimension;
+ * later tokens are often padding).
+ */
 export function spreadOrder(section: ArraySection): Int32Array {
   const n = section.stored.length;
   const order = new Int32Array(n);
@@ -52,7 +56,12 @@ export function spreadOrder(section: ArraySection): Int32Array {
   const shape = section.shape;
   const w = shape[shape.length - 1];
   const h = shape.length > 1 ? shape[shape.length - 2] : 1;
-  const centreFlat = shape.length > 1 ? (h >> 1) * w + (w >> 1) : w >> 1;
+  const centreFlat =
+    section.kind === 'embedding'
+      ? Math.min(1, h - 1) * w + (w >> 1)
+      : shape.length > 1
+        ? (h >> 1) * w + (w >> 1)
+        : w >> 1;
   let centre = 0;
   while (centre < n && section.stored[centre] < centreFlat) centre++;
   centre %= n;

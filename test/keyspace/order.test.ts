@@ -18,6 +18,7 @@ import {
   randomKey,
   sdLobProfile,
 } from '../../keyspace/index.ts';
+import { spreadOrder } from '../../keyspace/layout.ts';
 import { registry, SMALL_JSON, small, synth } from './helpers.ts';
 
 const parse = (text: string) => parseKey(text, registry);
@@ -166,5 +167,18 @@ describe('sd-lob order', () => {
     expect(() => distance(k, parseKey(randomKey(synth, 1), registry))).toThrow(
       expect.objectContaining({ code: 'profile' }),
     );
+  });
+});
+
+describe('spread order within a bit plane', () => {
+  it('is a permutation starting at the latent centre and at token 1 of the embedding', () => {
+    for (const section of [synth.latent, synth.embedding, small.latent, small.embedding]) {
+      const order = spreadOrder(section);
+      expect(new Set(order).size).toBe(section.stored.length);
+      expect(Math.min(...order)).toBe(0);
+      expect(Math.max(...order)).toBe(section.stored.length - 1);
+    }
+    expect(synth.latent.stored[spreadOrder(synth.latent)[0]]).toBe(8 * 16 + 8);
+    expect(synth.embedding.stored[spreadOrder(synth.embedding)[0]]).toBe(64 + 32);
   });
 });

@@ -122,9 +122,11 @@ describe('sd-lob encoding where the seed goes wrong', () => {
 });
 
 describe('sd-lob key text', () => {
-  it('every random string over the alphabet decodes to finite non-zero values', () => {
+  it('every random string over the alphabet decodes to finite non-zero values and re-encodes to itself', () => {
     for (let seed = 0; seed < 3; seed++) {
-      const d = decodeKey(parseKey(randomKey(sdLobProfile(), seed), registry));
+      const key = randomKey(sdLobProfile(), seed);
+      const d = decodeKey(parseKey(key, registry));
+      expect(encodeKey(sdLobProfile(), d)).toBe(key);
       expect(d.steps).toBeGreaterThanOrEqual(1);
       expect(d.steps).toBeLessThanOrEqual(64);
       expect(d.latent.every((v) => Number.isFinite(v) && v !== 0)).toBe(true);

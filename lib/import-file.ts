@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import type { EnvComponent, Pixels } from '../gen5/index.ts';
 import { decodeGen5, type Gen5Limits, verifyGen5 } from '../gen5/index.ts';
 import { psnr } from '../gen5/verify.ts';
-import { readPngKey } from '../pipeline/png.ts';
+import { readPngKey } from '../pipeline/index.ts';
 import { BadRequestError, BODY_LIMITS } from './http.ts';
 import { readProvenance } from './provenance.ts';
 

@@ -16,11 +16,8 @@ import {
   STRIDES,
   type Stride,
 } from '../keyspace/index.ts';
-import { loadModel } from '../pipeline/model.ts';
+import { defaultModelDir, loadModel, projectRoot, Renderer, type RenderResult } from '../pipeline/index.ts';
 import { readModelFolder } from '../pipeline/model-folder.ts';
-import { defaultModelDir, projectRoot } from '../pipeline/project-root.ts';
-import type { RenderResult } from '../pipeline/render.ts';
-import { Renderer } from '../pipeline/renderer.ts';
 import { currentEnvironment } from './environment.ts';
 import { BadRequestError } from './http.ts';
 import { type ImportResult, importFile } from './import-file.ts';

@@ -9,9 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadModel } from '../pipeline/model.ts';
-import { defaultModelDir } from '../pipeline/project-root.ts';
-import { renderKey } from '../pipeline/render.ts';
+import { defaultModelDir, loadModel, renderKey } from '../pipeline/index.ts';
 
 const { values: args } = parseArgs({
   options: {

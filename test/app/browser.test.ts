@@ -14,7 +14,6 @@ let server: RunningServer;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-let cacheDir: string;
 
 async function keyText(): Promise<string> {
   return page.getByTestId('key').inputValue();
@@ -44,22 +43,34 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-describe('the library in a real browser', () => {
-  beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    ensureBuild();
-    cacheDir = mkdtempSync(join(tmpdir(), 'lob-browser-cache-'));
-    server = await startServer({ LOB_CACHE_DIR: cacheDir });
-    browser = await launchChromium();
-    context = browser.context;
-    page = context.pages()[0] ?? (await context.newPage());
-  }, 600_000);
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  ensureBuild();
+  browser = await launchChromium();
+  context = browser.context;
+}, 600_000);
 
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** A server of the production build with its own fresh PNG cache, stopped (and its cache removed) afterwards. */
+function serve(env: Record<string, string> = {}): void {
+  let cacheDir: string;
+  beforeAll(async () => {
+    cacheDir = mkdtempSync(join(tmpdir(), 'lob-browser-cache-'));
+    server = await startServer({ ...env, LOB_CACHE_DIR: cacheDir });
+    page = await context.newPage();
+  }, 120_000);
   afterAll(async () => {
-    await browser?.close();
+    await page?.close();
     await server?.stop();
     if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
   });
+}
+
+describe('the library in a real browser (default model)', () => {
+  serve();
 
   it('opens on a random key and shows its image and the model name', async () => {
     await page.goto(server.url);
@@ -165,5 +176,29 @@ describe('the library in a real browser', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await shot('06-phone');
     await page.setViewportSize({ width: 1200, height: 900 });
+  });
+});
+
+describe('SD-sized keys (the tiny SD-shaped fixture model)', () => {
+  serve({ LOB_MODEL: resolve(import.meta.dirname, '../fixtures/tiny-sd15') });
+
+  it('reopens a ~159,000-character key from the fragment, keeps it out of the query, shows 512×512 as it is', async () => {
+    const { key } = (await (await fetch(`${server.url}/api/random`)).json()) as { key: string };
+    expect(key.length).toBeGreaterThan(100_000);
+    await page.goto(`${server.url}/#k=${encodeURIComponent(key)}`);
+    await expect.poll(keyText, { timeout: 60_000 }).toBe(key);
+    const first = await settled();
+    const image = page.getByTestId('image');
+    expect(await image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(512);
+    expect(await image.evaluate((img) => getComputedStyle(img).imageRendering)).not.toBe('pixelated');
+
+    await page.locator('body').press('ArrowRight');
+    await expect.poll(keyText, { timeout: 60_000 }).not.toBe(key);
+    const next = await settled();
+    expect(next.image).not.toBe(first.image);
+    const address = new URL(page.url());
+    expect(address.search).toBe('');
+    expect(new URLSearchParams(address.hash.slice(1)).get('k')).toBe(next.key);
+    await shot('07-sd-sized-key');
   });
 });

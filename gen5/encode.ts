@@ -46,6 +46,8 @@ export interface Gen5EncodeInput {
 }
 
 const MODEL_INFO_ORDER = ['model_name', 'version', 'date', 'prompt', 'tags', 'generation_settings', 'hardware_info'];
+// A value no real file_size has (files are < 4 GiB), found once in the serialised META.
+const FILE_SIZE_PLACEHOLDER = 987_654_321_987_654;
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Writes a .gen5 file that gen5 0.1.0's file_decoder reads, laid out exactly as 0.1.0's file_encoder lays it out. */
@@ -179,11 +181,19 @@ export function pythonUtcIso(d: Date): string {
  * do the same (readers must trust the header anyway).
  */
 async function metaWithFileSize(manifest: { gen5_metadata: { file_info: { file_size: number } } }, offset: number) {
+  // Serialise once around a placeholder and splice each candidate size in: only the digits change between tries.
   const info = manifest.gen5_metadata.file_info;
+  info.file_size = FILE_SIZE_PLACEHOLDER;
+  const [before, after, ...rest] = pyDumps(manifest as unknown as PyJson).split(
+    `"file_size": ${FILE_SIZE_PLACEHOLDER},`,
+  );
+  if (after === undefined || rest.length)
+    throw new Gen5Error('INPUT', 'model_info or extra holds the file_size placeholder value');
   const tried = new Map<number, Uint8Array>();
   const attempt = async (size: number) => {
     info.file_size = size;
-    const meta = await compressMeta(manifest as unknown as PyJson);
+    const json = new TextEncoder().encode(`${before}"file_size": ${size},${after}`);
+    const meta = await compressFrame(innerHeader('META', '0000', json.length), json);
     tried.set(size, meta);
     return meta;
   };
@@ -200,9 +210,4 @@ async function metaWithFileSize(manifest: { gen5_metadata: { file_info: { file_s
     if (offset + m.length === size) return info.file_size === size ? m : attempt(size);
   }
   return meta;
-}
-
-async function compressMeta(manifest: PyJson): Promise<Uint8Array> {
-  const json = new TextEncoder().encode(pyDumps(manifest));
-  return compressFrame(innerHeader('META', '0000', json.length), json);
 }

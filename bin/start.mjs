@@ -10,6 +10,9 @@ import { buildIsStale, runNextBuild } from './next-build.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nextBin = createRequire(import.meta.url).resolve('next/dist/bin/next');
 const port = process.env.PORT ?? '3000';
+// The library runs offline; Next's anonymous telemetry would only try to reach the network (the user's own setting
+// still wins).
+process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 
 try {
   if (buildIsStale(root) || process.env.LOB_REBUILD === '1') runNextBuild(root);

@@ -240,7 +240,9 @@ export function LibraryApp() {
     event.preventDefault();
     setDragging(false);
     const file = event.dataTransfer.files[0];
+    const text = event.dataTransfer.getData('text/plain').trim();
     if (file) void goImport(file);
+    else if (text) void show(text, 'Opening the dropped key…');
   };
 
   const ready = Boolean(key) && !busy;
@@ -389,8 +391,8 @@ export function LibraryApp() {
           <div className="import">
             <label htmlFor="import-file">Bring a book back</label>
             <p className="muted small">
-              Drop a <code>.gen5</code> file or one of our PNGs anywhere on the page, or choose one. Its image is
-              regenerated and compared bit for bit.
+              Drop a <code>.gen5</code> file or one of our PNGs anywhere on the page, or choose one: its image is
+              regenerated and compared bit for bit. A key can be pasted into the box above, or dropped here too.
             </p>
             <input
               id="import-file"

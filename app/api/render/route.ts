@@ -6,7 +6,5 @@ export const runtime = 'nodejs';
 export const POST = route(async (request) => {
   const key = requireString(await readJsonObject(request), 'key');
   const png = await getLibrary().render(key);
-  return new Response(new Uint8Array(png), {
-    headers: { 'content-type': 'image/png', 'cache-control': 'private, max-age=31536000, immutable' },
-  });
+  return new Response(new Uint8Array(png), { headers: { 'content-type': 'image/png' } });
 });

@@ -21,14 +21,12 @@ function clickToImage(page: Page, button: string): Promise<number> {
     if (!target) throw new Error(`no button ${label}`);
     const start = performance.now();
     target.click();
-    await new Promise<void>((resolve) => {
-      const check = () => {
-        const img = frame.querySelector('img') as HTMLImageElement | null;
-        if (img && img.src !== before && img.complete && img.naturalWidth > 0) resolve();
-        else requestAnimationFrame(check);
-      };
-      check();
-    });
+    // A loop rather than a named callback: tsx wraps named functions in a helper the page does not have.
+    for (;;) {
+      const img = frame.querySelector('img') as HTMLImageElement | null;
+      if (img && img.src !== before && img.complete && img.naturalWidth > 0) break;
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+    }
     return performance.now() - start;
   }, button);
 }

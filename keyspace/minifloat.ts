@@ -129,11 +129,17 @@ export class Minifloat implements ValueCoding {
    * first NaN or infinity (whose `encode` gives the error), or -1.
    */
   encodeBitsInto(bits: Uint32Array, stored: Int32Array, from: number, codes: Uint32Array): number {
-    const { m, eMax, eMinNormal, magMax, signBit } = this;
+    // `| 0`: the fields come from `2 **`, which V8 keeps as doubles; int32 locals keep the loop in integer code.
+    const m = this.m | 0;
+    const eMax = this.eMax | 0;
+    const eMinNormal = this.eMinNormal | 0;
+    const magMax = this.magMax | 0;
+    const signBit = this.signBit | 0;
     const shift = 23 - m;
     const roundBias = shift > 0 ? (1 << (shift - 1)) - 1 : 0;
+    const lsbMask = shift > 0 ? 1 : 0; // with nothing to round away (shift 0), add nothing
     const base = eMinNormal - (this.subnormals ? 1 : 0);
-    const signed = signBit !== 0;
+    const dropNegative = signBit === 0 ? 1 : 0;
     for (let i = from; i < stored.length; i++) {
       const x = bits[stored[i]];
       const e32 = (x >>> 23) & 0xff;
@@ -149,12 +155,14 @@ export class Minifloat implements ValueCoding {
       } else {
         // Round half to even without a branch: add half - 1, plus 1 when the kept part is odd, then truncate.
         const sig = (x & 0x7fffff) | 0x800000;
-        const h = shift === 0 ? sig : (sig + roundBias + ((sig >>> shift) & 1)) >>> shift;
+        const h = (sig + roundBias + ((sig >>> shift) & lsbMask)) >>> shift;
         mag = ((k - base) << m) + h - (1 << m);
         if (mag > magMax) mag = magMax;
       }
-      // Branch-free sign (signs of real data are random, a branch on them mispredicts half the time).
-      codes[i] = signed ? mag + (x >>> 31) * signBit : x >>> 31 === 0 ? mag : 0;
+      // Branch-free sign (signs of real data are random: a branch on them mispredicts half the time). An unsigned
+      // coding saturates negatives at its bottom end, code 0.
+      const negative = x >>> 31;
+      codes[i] = (mag + negative * signBit) * (1 - negative * dropNegative);
     }
     return -1;
   }

@@ -102,7 +102,7 @@ function checkCoding(raw: unknown, path: string, size: number): CodingSpec {
     need(subnormals === undefined || typeof subnormals === 'boolean', `${path}/subnormals`, 'must be a boolean');
     const spec: MinifloatSpec = { type: 'minifloat', sign, exponentBits, mantissaBits, bias, subnormals };
     const lowest = (subnormals ? bias - 14 : bias - 15) - mantissaBits;
-    const highest = (subnormals ? bias - 15 : bias - 15) + 2 ** exponentBits - 1;
+    const highest = bias - 15 + 2 ** exponentBits - 1;
     need(lowest >= -149 && highest <= 127, `${path}/bias`, `range 2^${lowest}..2^${highest} is not exact in float32`);
     return spec;
   }

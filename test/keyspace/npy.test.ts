@@ -20,7 +20,7 @@ describe('.npy files', () => {
 
   it('reads float64 (rounded to float32) and rejects what it cannot read, saying why', () => {
     const header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }";
-    const padded = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const padded = `${header}${' '.repeat(64 - ((10 + header.length + 1) % 64))}\n`;
     const bytes = new Uint8Array(10 + padded.length + 16);
     bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
     new DataView(bytes.buffer).setUint16(8, padded.length, true);

@@ -78,22 +78,30 @@ describe('hostile .gen5 input: every problem is a Gen5Error naming it', () => {
 
   it('a chunk whose offset or size lies past the end', async () => {
     const bytes = await assemble([latn(f32Bytes(4)), ENVC], {
-      meta: (m) => void (m.gen5_metadata.chunks[1].offset = 1e9),
+      meta: (m) => {
+        m.gen5_metadata.chunks[1].offset = 1e9;
+      },
     });
     expect(await codeOf(bytes)).toMatch(/^OUT_OF_BOUNDS: chunk 1 \(ENVC\): bytes 1000000000/);
     const big = await assemble([latn(f32Bytes(4)), ENVC], {
-      meta: (m) => void (m.gen5_metadata.chunks[0].compressed_size = 2 ** 40),
+      meta: (m) => {
+        m.gen5_metadata.chunks[0].compressed_size = 2 ** 40;
+      },
     });
     expect(await codeOf(big)).toMatch(/^OUT_OF_BOUNDS/);
   });
 
   it('overlapping chunks', async () => {
     const bytes = await assemble([latn(f32Bytes(4)), ENVC], {
-      meta: (m) => void (m.gen5_metadata.chunks[1].offset -= 4),
+      meta: (m) => {
+        m.gen5_metadata.chunks[1].offset -= 4;
+      },
     });
     expect(await codeOf(bytes)).toMatch(/^OVERLAP: chunk 1 \(ENVC\).* overlaps chunk 0 \(LATN\)/);
     const intoHeader = await assemble([latn(f32Bytes(4)), ENVC], {
-      meta: (m) => void (m.gen5_metadata.chunks[0].offset = 8),
+      meta: (m) => {
+        m.gen5_metadata.chunks[0].offset = 8;
+      },
     });
     expect(await codeOf(intoHeader)).toMatch(/^OVERLAP: .*header/);
   });
@@ -206,11 +214,21 @@ describe('hostile .gen5 input: every problem is a Gen5Error naming it', () => {
 
   it('hashes that do not match the payload (0.1.0 never checks them)', async () => {
     const bytes = await assemble([latn(f32Bytes(4)), ENVC], {
-      meta: (m) => void (m.gen5_metadata.chunks[0].hash = '0'.repeat(64)),
+      meta: (m) => {
+        m.gen5_metadata.chunks[0].hash = '0'.repeat(64);
+      },
     });
     expect(await codeOf(bytes)).toMatch(
       /^HASH_MISMATCH: chunk 0 \(LATN\): SHA-256 of the payload is [0-9a-f]{64}, the table says 0{64}/,
     );
+    // Opting out of hash checks (for bytes verified before) leaves every other check on.
+    expect(await codeOf(bytes, { verifyHashes: false })).toBe('decoded');
+    const nan = await assemble([latn(new Uint8Array(new Float32Array([0, 0, Number.NaN, 0]).buffer)), ENVC], {
+      meta: (m) => {
+        m.gen5_metadata.chunks[0].hash = '0'.repeat(64);
+      },
+    });
+    expect(await codeOf(nan, { verifyHashes: false })).toMatch(/^LATENT_NONFINITE/);
   });
 
   it('inner headers that disagree with the table, unknown types, repeated chunks and names', async () => {
@@ -225,7 +243,9 @@ describe('hostile .gen5 input: every problem is a Gen5Error naming it', () => {
       /^CHUNK_TABLE: .*latent name "x" appears twice/,
     );
     const count = await assemble([latn(f32Bytes(4)), ENVC], {
-      meta: (m) => void (m.gen5_metadata.file_info.chunk_count = 3),
+      meta: (m) => {
+        m.gen5_metadata.file_info.chunk_count = 3;
+      },
     });
     expect(await codeOf(count)).toMatch(/^CHUNK_COUNT: file_info.chunk_count is 3/);
   });

@@ -43,6 +43,41 @@ describe('zstd frames', () => {
     }
   });
 
+  it('decodes raw and RLE blocks itself, exactly to the declared size', async () => {
+    const head = new TextEncoder().encode('DATA0000');
+    // Raw block with the 12-byte inner header, then an RLE block of 100 × 0x07: 112 bytes declared.
+    const u24 = (v: number) => [v & 0xff, (v >> 8) & 0xff, v >> 16];
+    const magic = [0x28, 0xb5, 0x2f, 0xfd];
+    // Single segment, 1-byte content size 112; raw block (type 0) of 12 bytes; last RLE block (type 1) of 100.
+    const frame = new Uint8Array([
+      ...magic,
+      0x20,
+      112,
+      ...u24(12 << 3),
+      ...head,
+      100,
+      0,
+      0,
+      0,
+      ...u24((100 << 3) | 0b011),
+      7,
+    ]);
+    const out = await decompressFrame(frame, 1000, 't');
+    expect(Array.from(out.subarray(0, 8))).toEqual(Array.from(head));
+    expect(out.length).toBe(112);
+    expect(out.subarray(12).every((b) => b === 7)).toBe(true);
+    frame[5] = 111; // declare one byte less than the blocks hold
+    await expect(decompressFrame(frame, 1000, 't')).rejects.toThrow(/expand past the declared 111 bytes/);
+    const big = new Uint8Array([
+      ...magic,
+      0xa0,
+      ...[0x40, 0x0d, 0x03, 0],
+      ...u24((200_000 << 3) | 1),
+      ...new Uint8Array(200_000),
+    ]);
+    expect(() => readFrameInfo(big)).toThrow(/block of 200000 bytes, above the 128 KiB maximum/);
+  });
+
   it('declares the content size and no checksum', async () => {
     for (const data of [noise(100, 1), noise(300_000, 2)]) {
       const info = readFrameInfo(await compressFrame(data));

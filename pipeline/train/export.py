@@ -1,0 +1,252 @@
+"""Exports the trained model to models/emoji/ in the diffusers ONNX layout of docs/contracts.md.
+
+Writes the five ONNX graphs (opset 17, float32, dynamic batch), model_index.json, scheduler config, VAE config,
+tokenizer, keyspace.json (empirical quantiles of the prompt embeddings of all training captions), then checks
+every graph in onnxruntime-node against PyTorch (max abs diff) via check_onnx.mjs.
+Usage: /usr/bin/python3 pipeline/train/export.py [--out models/emoji] [--version 1.0.0] [--steps 16] [--guidance 4]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import data as D  # noqa: E402
+import diffusion as DF  # noqa: E402
+import keyspace_stats as KS  # noqa: E402
+import tokenizer as TK  # noqa: E402
+import train as TR  # noqa: E402
+from models import D_TEXT, T_TOKENS, UNet  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+OPSET = 17
+STEP_VALUES = [8, 12, 16, 24]
+
+
+class TextEncoderGraph(nn.Module):
+    def __init__(self, text):
+        super().__init__()
+        self.text = text
+
+    def forward(self, input_ids):
+        return self.text(input_ids)
+
+
+class UNetGraph(nn.Module):
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states):
+        return self.unet(sample, timestep, encoder_hidden_states)
+
+
+class DecoderGraph(nn.Module):
+    def __init__(self, ae):
+        super().__init__()
+        self.ae = ae
+
+    def forward(self, latent_sample):
+        return self.ae.decode_norm(latent_sample)
+
+
+class EncoderGraph(nn.Module):
+    def __init__(self, ae):
+        super().__init__()
+        self.ae = ae
+
+    def forward(self, sample):
+        return self.ae.encode_norm(sample)
+
+
+def load_unet(path):
+    unet = UNet()
+    unet.load_state_dict(torch.load(path)["ema"])
+    return unet.eval()
+
+
+def export_graph(module, inputs, in_names, out_names, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    axes = {n: {0: "batch"} for n in in_names + out_names}
+    torch.onnx.export(module, inputs, path, input_names=in_names, output_names=out_names, dynamic_axes=axes,
+                      opset_version=OPSET, do_constant_folding=True)
+    onnx.checker.check_model(onnx.load(path))
+
+
+def write_json(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+
+
+def keyspace_profile(states, version):
+    table = KS.quantile_table(states)
+    span = table[:, -1] - table[:, 0]
+    constants = [{"section": "embedding", "index": int(i), "value": float(table[i, 0])}
+                 for i in np.nonzero(span < 1e-6)[0]]
+    return {
+        "format": "lob-keyspace-profile/1",
+        "id": "emoji",
+        "version": version,
+        "model": "emoji-ldm",
+        "sections": [
+            {"name": "steps", "kind": "steps", "values": STEP_VALUES},
+            {"name": "embedding", "kind": "embedding", "shape": [T_TOKENS, D_TEXT],
+             "coding": {"type": "quantile", "bits": KS.BITS,
+                        "distribution": {"type": "empirical",
+                                         "probabilities": [float(p) for p in KS.probabilities()],
+                                         "quantiles": [[round(float(v), 6) for v in row] for row in table]}}},
+            {"name": "latent", "kind": "latent", "shape": [1, 4, 16, 16],
+             "coding": {"type": "quantile", "bits": 4, "distribution": {"type": "standard-normal"}}},
+        ],
+        "constants": constants,
+    }
+
+
+def export(out, unet_ckpt, version, steps, guidance, key_version):
+    torch.manual_seed(0)
+    ae, clip = TR.load_frozen()
+    unet = load_unet(unet_ckpt)
+    tok = TK.Tokenizer.from_file(os.path.join(TR.TOKENIZER_DIR, "tokenizer.json"))
+    os.makedirs(out, exist_ok=True)
+    b = 2
+    ids = torch.tensor([tok.encode("grinning face"), tok.encode("")], dtype=torch.int64)
+    sample = torch.randn(b, 4, 16, 16)
+    timestep = torch.tensor([999, 500], dtype=torch.int64)
+    ehs = clip.text(ids)[0].detach()
+    pix = torch.rand(b, 3, 64, 64) * 2 - 1
+    graphs = {
+        "text_encoder": (TextEncoderGraph(clip.text), (ids,), ["input_ids"], ["last_hidden_state", "text_embeds"]),
+        "unet": (UNetGraph(unet), (sample, timestep, ehs), ["sample", "timestep", "encoder_hidden_states"],
+                 ["out_sample"]),
+        "vae_decoder": (DecoderGraph(ae), (sample,), ["latent_sample"], ["sample"]),
+        "vae_encoder": (EncoderGraph(ae), (pix,), ["sample"], ["latent_sample"]),
+        "image_encoder": (clip.image, (pix,), ["pixel_values"], ["image_embeds"]),
+    }
+    ref = {}
+    for name, (mod, inputs, ins, outs) in graphs.items():
+        mod.eval()
+        export_graph(mod, inputs, ins, outs, os.path.join(out, name, "model.onnx"))
+        with torch.no_grad():
+            res = mod(*inputs)
+        res = res if isinstance(res, tuple) else (res,)
+        ref[name] = {"inputs": {n: {"dtype": "int64" if x.dtype == torch.int64 else "float32",
+                                    "shape": list(x.shape), "data": x.flatten().tolist()}
+                                for n, x in zip(ins, inputs)},
+                     "outputs": {n: {"shape": list(y.shape), "data": y.flatten().tolist()} for n, y in zip(outs, res)}}
+    tok.save(os.path.join(out, "tokenizer"))
+    write_json(os.path.join(out, "model_index.json"), {
+        "_class_name": "OnnxStableDiffusionPipeline",
+        "_diffusers_version": "0.30.0",
+        "feature_extractor": [None, None],
+        "image_encoder": ["diffusers", "OnnxRuntimeModel"],
+        "requires_safety_checker": False,
+        "safety_checker": [None, None],
+        "scheduler": ["diffusers", "DDIMScheduler"],
+        "text_encoder": ["diffusers", "OnnxRuntimeModel"],
+        "tokenizer": ["transformers", "BertTokenizerFast"],
+        "unet": ["diffusers", "OnnxRuntimeModel"],
+        "vae_decoder": ["diffusers", "OnnxRuntimeModel"],
+        "vae_encoder": ["diffusers", "OnnxRuntimeModel"],
+        "lob": {"name": "emoji-ldm", "version": version, "default_steps": steps, "guidance_scale": guidance,
+                "image_size": 64},
+    })
+    write_json(os.path.join(out, "scheduler", "scheduler_config.json"), {
+        "_class_name": "DDIMScheduler",
+        "_diffusers_version": "0.30.0",
+        "num_train_timesteps": DF.NUM_TRAIN_TIMESTEPS,
+        "beta_start": DF.BETA_START,
+        "beta_end": DF.BETA_END,
+        "beta_schedule": "scaled_linear",
+        "trained_betas": None,
+        "prediction_type": "v_prediction",
+        "steps_offset": 0,
+        "set_alpha_to_one": False,
+        "timestep_spacing": "trailing",
+        "clip_sample": False,
+        "thresholding": False,
+        "rescale_betas_zero_snr": False,
+    })
+    write_json(os.path.join(out, "vae_decoder", "config.json"), {
+        "_class_name": "AutoencoderKL", "in_channels": 3, "out_channels": 3, "latent_channels": 4,
+        "sample_size": 64, "scaling_factor": 1.0,
+        "lob_note": "per-channel latent normalisation is folded into the ONNX graphs"})
+    # keyspace statistics: real prompt embeddings of every distinct training caption
+    _, meta = D.load()
+    caps = sorted(set(TK.all_captions(meta)))
+    cid = torch.tensor([tok.encode(c) for c in caps], dtype=torch.int64)
+    with torch.no_grad():
+        states = torch.cat([clip.text(cid[i:i + 512])[0] for i in range(0, len(caps), 512)])
+    write_json(os.path.join(out, "keyspace.json"), keyspace_profile(states, key_version))
+    write_fixture(clip, unet, tok)
+    check_onnx(out, ref)
+
+
+FIXTURE = os.path.join(ROOT, "test", "fixtures", "model", "reference.json")
+FIXTURE_CAPTIONS = ["grinning face", "Face With Tears of Joy: medium skin tone", "smiley, happy fcae!!", "",
+                    "Côte d’Ivoire flag", "a very long prompt with many many words that will surely be truncated",
+                    "thumbs up +1", "piñata party 🎉", "red heart"]
+
+
+def deterministic_inputs(b=2):
+    """Inputs the TypeScript test can rebuild exactly: sin/cos patterns, not random numbers."""
+    n = b * 4 * 16 * 16
+    sample = torch.sin(torch.arange(n, dtype=torch.float32) * 0.37).view(b, 4, 16, 16)
+    ehs = torch.cos(torch.arange(b * 16 * 64, dtype=torch.float32) * 0.11).view(b, 16, 64)
+    return sample, torch.tensor([999, 250][:b], dtype=torch.int64), ehs
+
+
+def write_fixture(clip, unet, tok):
+    """Python tokenizer ids and PyTorch outputs that test/model compares with the shipped files."""
+    ids = torch.tensor([tok.encode(c) for c in FIXTURE_CAPTIONS], dtype=torch.int64)
+    sample, t, ehs = deterministic_inputs()
+    with torch.no_grad():
+        h, e = clip.text(ids)
+        out = unet(sample, t, ehs)
+    fixture = {
+        "captions": FIXTURE_CAPTIONS,
+        "input_ids": ids.tolist(),
+        "text_encoder": {"last_hidden_state_first_token": h[:, 0, :].tolist(), "text_embeds": e.tolist()},
+        "unet": {"timestep": t.tolist(), "out_sample_mean": float(out.mean()),
+                 "out_sample_first": out.flatten()[:64].tolist()},
+    }
+    write_json(FIXTURE, fixture)
+
+
+def check_onnx(out, ref):
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(ref, f)
+    try:
+        res = subprocess.run(["node", os.path.join(HERE, "check_onnx.mjs"), out, f.name], cwd=ROOT,
+                             capture_output=True, text=True, check=False)
+    finally:
+        os.unlink(f.name)
+    print(res.stdout.strip())
+    if res.returncode != 0:
+        raise SystemExit(f"onnxruntime-node check failed:\n{res.stderr}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(ROOT, "models", "emoji"))
+    ap.add_argument("--unet", default=os.path.join(TR.RUNS, "unet.pt"))
+    ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--steps", type=int, default=16)
+    ap.add_argument("--guidance", type=float, default=4.0)
+    ap.add_argument("--key-version", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    export(args.out, args.unet, args.version, args.steps, args.guidance, args.key_version)
+    total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(args.out) for fn in fns
+                if fn.endswith(".onnx"))
+    print(f"exported to {args.out}: ONNX total {total / 1e6:.2f} MB")

@@ -1,0 +1,42 @@
+"""One command: rebuild the dataset, train every stage, export, evaluate, time, write the model card.
+
+Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 5 --unet-min 62]
+       [--version 1.0.0] [--steps 16] [--guidance 4]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+PY = sys.executable
+
+
+def run(*args):
+    print("+", " ".join(args), flush=True)
+    subprocess.run(list(args), cwd=ROOT, check=True)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--vae-min", default="8")
+    ap.add_argument("--clip-min", default="5")
+    ap.add_argument("--unet-min", default="62")
+    ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--steps", default="16")
+    ap.add_argument("--guidance", default="4")
+    a = ap.parse_args()
+    run(PY, os.path.join(HERE, "data.py"), *([] if a.resume else ["--force"]))
+    run(PY, os.path.join(HERE, "train.py"), "--stage", "all", "--vae-min", a.vae_min, "--clip-min", a.clip_min,
+        "--unet-min", a.unet_min, *(["--resume"] if a.resume else []))
+    run(PY, os.path.join(HERE, "export.py"), "--version", a.version, "--steps", a.steps, "--guidance", a.guidance)
+    run(PY, os.path.join(HERE, "evaluate.py"), "--steps", a.steps, "--guidance", a.guidance)
+    speed = subprocess.run(["node", os.path.join(HERE, "bench_speed.mjs"), "models/emoji", a.steps], cwd=ROOT,
+                           check=True, capture_output=True, text=True).stdout.strip()
+    with open(os.path.join(ROOT, "docs", "model", "speed.json"), "w") as f:
+        json.dump(json.loads(speed), f, indent=1)
+        f.write("\n")
+    run(PY, os.path.join(HERE, "write_card.py"))

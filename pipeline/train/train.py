@@ -1,0 +1,341 @@
+"""Trains the emoji LDM in stages: vae -> clip -> unet (each time-budgeted, checkpointed, resumable).
+
+Usage: /usr/bin/python3 pipeline/train/train.py --stage all [--resume] [--vae-min 7 --clip-min 5 --unet-min 75]
+Checkpoints and sample grids go to pipeline/train/runs/ (git-ignored).
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data as D  # noqa: E402
+import diffusion as DF  # noqa: E402
+from models import AutoEncoder, Clip, UNet, n_params  # noqa: E402
+
+RUNS = os.environ.get("LOB_RUNS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs"))
+SEED = 1234
+SAMPLE_PROMPTS = ["grinning face", "red heart", "smiling face with sunglasses", "thumbs up", "pile of poo",
+                  "rocket", "pizza", "cat face", "fire", "star", "face with tears of joy", "ghost",
+                  "green apple", "blue circle", "dog face", "birthday cake"]
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def seed_all(s):
+    random.seed(s)
+    np.random.seed(s)
+    torch.manual_seed(s)
+
+
+def images_tensor():
+    imgs, meta = D.load()
+    x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    return x, meta
+
+
+class Budget:
+    """Time-budgeted training with resumable elapsed time and a warmup + cosine learning-rate schedule."""
+
+    def __init__(self, minutes, elapsed=0.0):
+        self.total = minutes * 60.0
+        self.elapsed = elapsed
+        self.t0 = time.time() - elapsed
+
+    def tick(self):
+        self.elapsed = time.time() - self.t0
+        return self.elapsed < self.total
+
+    def lr(self, base, floor=0.05, warm=0.03):
+        f = min(self.elapsed / self.total, 1.0)
+        if f < warm:
+            return base * (0.1 + 0.9 * f / warm)
+        c = (f - warm) / (1 - warm)
+        return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * c)))
+
+
+def ckpt_path(name):
+    return os.path.join(RUNS, f"{name}.pt")
+
+
+def load_ckpt(name):
+    p = ckpt_path(name)
+    return torch.load(p) if os.path.exists(p) else None
+
+
+def save_ckpt(name, obj):
+    tmp = ckpt_path(name) + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, ckpt_path(name))
+
+
+# ------------------------------------------------------------------ stage a: autoencoder
+def train_vae(minutes, resume):
+    seed_all(SEED)
+    x, _ = images_tensor()
+    ae = AutoEncoder()
+    opt = torch.optim.AdamW(ae.parameters(), lr=2e-3, weight_decay=0.0)
+    ck = load_ckpt("vae") if resume else None
+    if ck and ck.get("done"):
+        log("vae: already done")
+        return
+    elapsed, step = 0.0, 0
+    if ck:
+        ae.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        elapsed, step = ck["elapsed"], ck["step"]
+        torch.set_rng_state(ck["rng"])
+        log(f"vae: resumed at step {step}, {elapsed / 60:.1f} min")
+    log(f"vae: {n_params(ae)} params")
+    bud = Budget(minutes, elapsed)
+    last_save = time.time()
+    g = torch.Generator().manual_seed(SEED + step)
+    while bud.tick():
+        for pg in opt.param_groups:
+            pg["lr"] = bud.lr(2e-3)
+        idx = torch.randint(0, x.shape[0], (32,), generator=g)
+        xb = x[idx]
+        z = ae.encoder(xb)
+        zn = z + 0.05 * torch.randn_like(z)  # latent noise: the decoder must tolerate small UNet errors
+        rec = ae.decoder(zn)
+        loss = (rec - xb).abs().mean() + 0.5 * (rec - xb).pow(2).mean() + 1e-4 * z.pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            log(f"vae step {step} loss {loss.item():.4f} lr {opt.param_groups[0]['lr']:.2e}")
+        if time.time() - last_save > 180:
+            save_ckpt("vae", {"model": ae.state_dict(), "opt": opt.state_dict(), "elapsed": bud.elapsed,
+                              "step": step, "rng": torch.get_rng_state()})
+            last_save = time.time()
+    # per-channel latent statistics so the UNet sees ~unit-variance latents
+    ae.eval()
+    with torch.no_grad():
+        zs = torch.cat([ae.encoder(x[i:i + 256]) for i in range(0, x.shape[0], 256)])
+        ae.lat_mean.copy_(zs.mean(dim=(0, 2, 3)))
+        ae.lat_std.copy_(zs.std(dim=(0, 2, 3)))
+        rec = torch.cat([ae.decode_norm(ae.encode_norm(x[i:i + 256])) for i in range(0, x.shape[0], 256)])
+        l1 = (rec - x).abs().mean().item()
+    log(f"vae: done, step {step}, recon L1 {l1:.4f}, lat_mean {ae.lat_mean.tolist()}, lat_std {ae.lat_std.tolist()}")
+    save_ckpt("vae", {"model": ae.state_dict(), "elapsed": bud.elapsed, "step": step, "done": True,
+                      "recon_l1": l1})
+    save_grid(torch.cat([x[:16], rec[:16]]), os.path.join(RUNS, "samples", "vae_recon.png"), 16)
+
+
+# ------------------------------------------------------------------ stage b: CLIP-style text + image encoders
+TOKENIZER_DIR = os.path.join(D.DATA_DIR, "tokenizer")
+
+
+def caption_table(meta, tok):
+    """Unique captions (index 0 = empty prompt), their ids, and per-image caption indices."""
+    caps = [""]
+    index = {"": 0}
+    per_image = []
+    for m in meta:
+        row = []
+        for c in m["captions"]:
+            if c not in index:
+                index[c] = len(caps)
+                caps.append(c)
+            row.append(index[c])
+        per_image.append(row)
+    ids = torch.tensor([tok.encode(c) for c in caps], dtype=torch.int64)
+    return caps, ids, per_image
+
+
+def sample_captions(per_image, idx, rnd):
+    return torch.tensor([rnd.choice(per_image[i]) for i in idx.tolist()], dtype=torch.int64)
+
+
+def train_clip(minutes, resume):
+    import tokenizer as TK
+    seed_all(SEED + 1)
+    x, meta = images_tensor()
+    if not os.path.exists(os.path.join(TOKENIZER_DIR, "tokenizer.json")):
+        TK.build(meta, TOKENIZER_DIR)
+    tok = TK.Tokenizer.from_file(os.path.join(TOKENIZER_DIR, "tokenizer.json"))
+    caps, ids, per_image = caption_table(meta, tok)
+    clip = Clip(len(tok.vocab))
+    opt = torch.optim.AdamW(clip.parameters(), lr=1e-3, weight_decay=0.05)
+    ck = load_ckpt("clip") if resume else None
+    if ck and ck.get("done"):
+        log("clip: already done")
+        return
+    elapsed, step = 0.0, 0
+    if ck:
+        clip.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        elapsed, step = ck["elapsed"], ck["step"]
+        log(f"clip: resumed at step {step}")
+    log(f"clip: text {n_params(clip.text)} image {n_params(clip.image)} params, {len(caps)} captions")
+    bud = Budget(minutes, elapsed)
+    rnd = random.Random(SEED + step)
+    g = torch.Generator().manual_seed(SEED + 7 + step)
+    last_save = time.time()
+    while bud.tick():
+        for pg in opt.param_groups:
+            pg["lr"] = bud.lr(1e-3)
+        idx = torch.randperm(x.shape[0], generator=g)[:256]
+        ci = sample_captions(per_image, idx, rnd)
+        _, te = clip.text(ids[ci])
+        ie = clip.image(x[idx])
+        # identical caption strings (e.g. the Noto and Twemoji versions of one emoji) are all positives
+        same = (ci[:, None] == ci[None, :]).float()
+        tgt = same / same.sum(1, keepdim=True)
+        logits = clip.logit_scale.exp().clamp(max=100) * ie @ te.t()
+        loss = 0.5 * (-(tgt * logits.log_softmax(1)).sum(1).mean() - (tgt * logits.t().log_softmax(1)).sum(1).mean())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 25 == 0:
+            acc = (logits.argmax(1) == torch.arange(len(idx))).float().mean().item()
+            log(f"clip step {step} loss {loss.item():.3f} acc {acc:.2f} scale {clip.logit_scale.exp().item():.1f}")
+        if time.time() - last_save > 180:
+            save_ckpt("clip", {"model": clip.state_dict(), "opt": opt.state_dict(), "elapsed": bud.elapsed,
+                               "step": step, "vocab_size": len(tok.vocab)})
+            last_save = time.time()
+    save_ckpt("clip", {"model": clip.state_dict(), "elapsed": bud.elapsed, "step": step, "done": True,
+                       "vocab_size": len(tok.vocab)})
+    log(f"clip: done, step {step}")
+
+
+def load_frozen():
+    """The trained autoencoder and CLIP (eval mode), for the UNet stage, export and evaluation."""
+    ae = AutoEncoder()
+    ae.load_state_dict(load_ckpt("vae")["model"])
+    ck = load_ckpt("clip")
+    clip = Clip(ck["vocab_size"])
+    clip.load_state_dict(ck["model"])
+    return ae.eval(), clip.eval()
+
+
+# ------------------------------------------------------------------ stage c: UNet (v-prediction, min-SNR, EMA, CFG dropout)
+@torch.no_grad()
+def encode_all(ae, clip, x, ids):
+    lat = torch.cat([ae.encode_norm(x[i:i + 256]) for i in range(0, x.shape[0], 256)])
+    states = torch.cat([clip.text(ids[i:i + 512])[0] for i in range(0, ids.shape[0], 512)])
+    return lat, states
+
+
+def sample_grid(unet, ae, clip, tok, path, steps=16, guidance=4.0, seed=0):
+    ids = torch.tensor([tok.encode(p) for p in SAMPLE_PROMPTS + [""]], dtype=torch.int64)
+    with torch.no_grad():
+        st = clip.text(ids)[0]
+        cond, uncond = st[:-1], st[-1:].expand(len(SAMPLE_PROMPTS), -1, -1)
+        noise = torch.randn(len(SAMPLE_PROMPTS), 4, 16, 16, generator=torch.Generator().manual_seed(seed))
+        lat = DF.ddim_sample(unet, cond, uncond, noise, steps, guidance)
+        save_grid(ae.decode_norm(lat), path, 8)
+
+
+def train_unet(minutes, resume, batch=64, lr=1e-3):
+    import tokenizer as TK
+    seed_all(SEED + 2)
+    x, meta = images_tensor()
+    tok = TK.Tokenizer.from_file(os.path.join(TOKENIZER_DIR, "tokenizer.json"))
+    caps, ids, per_image = caption_table(meta, tok)
+    ae, clip = load_frozen()
+    lat, states = encode_all(ae, clip, x, ids)
+    log(f"unet: latents {tuple(lat.shape)} mean {lat.mean().item():.3f} std {lat.std().item():.3f}")
+    unet = UNet()
+    ema = copy.deepcopy(unet).eval()
+    opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.0)
+    ck = load_ckpt("unet") if resume else None
+    if ck and ck.get("done"):
+        log("unet: already done")
+        return
+    elapsed, step = 0.0, 0
+    if ck:
+        unet.load_state_dict(ck["model"]), ema.load_state_dict(ck["ema"]), opt.load_state_dict(ck["opt"])
+        elapsed, step = ck["elapsed"], ck["step"]
+        log(f"unet: resumed at step {step}, {elapsed / 60:.1f} min")
+    log(f"unet: {n_params(unet)} params, budget {minutes} min")
+    bud = Budget(minutes, elapsed)
+    g = torch.Generator().manual_seed(SEED + 11 + step)
+    rnd = random.Random(SEED + 13 + step)
+    import keyspace_stats as KS
+    levels = torch.tensor(KS.code_levels(KS.quantile_table(states[1:])), dtype=torch.float32)
+    last_save, last_sample = time.time(), time.time()
+    while bud.tick():
+        for pg in opt.param_groups:
+            pg["lr"] = bud.lr(lr)
+        idx = torch.randint(0, x.shape[0], (batch,), generator=g)
+        ci = sample_captions(per_image, idx, rnd)
+        u = torch.rand(batch, generator=g)
+        ci[u < 0.10] = 0  # caption dropout -> empty prompt, for classifier-free guidance
+        ctx = states[ci].clone()
+        # keys store 4-bit quantile codes: half the prompts are seen key-quantised so rendering a key is faithful
+        qmask = (u >= 0.15) & (u < 0.60)
+        ctx[qmask] = KS.quantize(ctx[qmask], levels)
+        # ~5%: random keys' embeddings (a random code per coordinate) -> trained like the empty prompt, so a
+        # random key renders an unconditional emoji rather than fog
+        rk = (u >= 0.10) & (u < 0.15)
+        ctx[rk] = KS.random_codes(levels, int(rk.sum()), g).view(-1, *ctx.shape[1:])
+        x0 = lat[idx]
+        noise = torch.randn(x0.shape, generator=g)
+        t = torch.randint(0, DF.NUM_TRAIN_TIMESTEPS, (batch,), generator=g)
+        pred = unet(DF.add_noise(x0, noise, t), t, ctx)
+        w = DF.min_snr_weight(t)
+        loss = (w * (pred - DF.v_target(x0, noise, t)).pow(2).mean(dim=(1, 2, 3))).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        step += 1
+        decay = min(0.998, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), unet.parameters()):
+                pe.mul_(decay).add_(pm, alpha=1 - decay)
+        if step % 50 == 0:
+            log(f"unet step {step} loss {loss.item():.4f} lr {opt.param_groups[0]['lr']:.2e} "
+                f"{bud.elapsed / 60:.1f}/{minutes} min")
+        if time.time() - last_save > 180:
+            save_ckpt("unet", {"model": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                               "elapsed": bud.elapsed, "step": step})
+            last_save = time.time()
+        if time.time() - last_sample > 600:
+            sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"unet_{step:06d}.png"))
+            last_sample = time.time()
+    save_ckpt("unet", {"ema": ema.state_dict(), "elapsed": bud.elapsed, "step": step, "done": True})
+    sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"unet_{step:06d}_final.png"))
+    log(f"unet: done, step {step}")
+
+
+def save_grid(imgs, path, ncol):
+    from PIL import Image
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    a = ((imgs.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    n = a.shape[0]
+    nrow = (n + ncol - 1) // ncol
+    grid = np.full((nrow * 64, ncol * 64, 3), 255, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        grid[r * 64:(r + 1) * 64, c * 64:(c + 1) * 64] = a[i]
+    Image.fromarray(grid).save(path)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "all"])
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--vae-min", type=float, default=7)
+    ap.add_argument("--clip-min", type=float, default=5)
+    ap.add_argument("--unet-min", type=float, default=75)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    os.makedirs(RUNS, exist_ok=True)
+    if args.stage in ("vae", "all"):
+        train_vae(args.vae_min, args.resume)
+    if args.stage in ("clip", "all"):
+        train_clip(args.clip_min, args.resume)
+    if args.stage in ("unet", "all"):
+        train_unet(args.unet_min, args.resume)

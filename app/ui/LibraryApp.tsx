@@ -16,6 +16,8 @@ import { keyFromLocation, QUERY_KEY_MAX, shareUrl } from './share.ts';
 
 type Busy = null | { label: string; since: number };
 
+const PROGRESS_DELAY_MS = 120;
+
 function messageOf(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.code === 'bad_key') return `Not a valid key: ${err.message}`;
@@ -74,43 +76,68 @@ export function LibraryApp() {
   // The key whose image is on show; a key that fails (a typo) must not replace it.
   const shown = useRef('');
 
-  const show = useCallback(async (nextKey: string, label: string, keep: { verification?: ImportResult } = {}) => {
-    const mine = ++generation.current;
-    setError(null);
-    setNotice(null);
-    setVerification(keep.verification ?? null);
-    setKey(nextKey);
-    setDraft(nextKey);
-    current.current = nextKey;
-    const images = store.current as ImageStore;
-    if (!images.hasImage(nextKey)) setBusy({ label, since: performance.now() });
-    try {
-      const stored = await images.image(nextKey);
-      if (mine !== generation.current) return;
-      shown.current = nextKey;
-      history.replaceState(null, '', shareUrl('', nextKey));
-      setImageUrl(stored.url);
-      setBusy(null);
-    } catch (err) {
-      if (mine !== generation.current) return;
-      setBusy(null);
-      setError(messageOf(err));
-      if (err instanceof ApiError && err.status === 400 && shown.current) {
-        // Back to the last good key and its image; the bad text stays in the box to be corrected.
-        setKey(shown.current);
-        current.current = shown.current;
-      } else {
-        setImageUrl(null);
-      }
-    }
+  // Progress appears only for actions that take a noticeable time: a prefetched page turn must not pay for two
+  // renders of the page (one with the progress overlay, one without). `data-pending` on <main> says at once,
+  // without a render, whether an action is under way (the browser tests wait on it).
+  const mainRef = useRef<HTMLElement>(null);
+  const busyTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const startBusy = useCallback((label: string) => {
+    clearTimeout(busyTimer.current);
+    const since = performance.now();
+    if (mainRef.current) mainRef.current.dataset.pending = 'true';
+    busyTimer.current = setTimeout(() => setBusy({ label, since }), PROGRESS_DELAY_MS);
   }, []);
+  const stopBusy = useCallback(() => {
+    clearTimeout(busyTimer.current);
+    if (mainRef.current) mainRef.current.dataset.pending = 'false';
+    setBusy(null);
+  }, []);
+
+  const show = useCallback(
+    async (nextKey: string, label: string, keep: { verification?: ImportResult } = {}) => {
+      const mine = ++generation.current;
+      const images = store.current as ImageStore;
+      const display = (url: string) => {
+        shown.current = nextKey;
+        history.replaceState(null, '', shareUrl('', nextKey));
+        setImageUrl(url);
+        stopBusy();
+      };
+      setError(null);
+      setNotice(null);
+      setVerification(keep.verification ?? null);
+      setKey(nextKey);
+      setDraft(nextKey);
+      current.current = nextKey;
+      // Already in memory (prefetched): everything changes in this one update, with no await in between.
+      const ready = images.peek(nextKey);
+      if (ready) return display(ready.url);
+      startBusy(label);
+      try {
+        const stored = await images.image(nextKey);
+        if (mine === generation.current) display(stored.url);
+      } catch (err) {
+        if (mine !== generation.current) return;
+        stopBusy();
+        setError(messageOf(err));
+        if (err instanceof ApiError && err.status === 400 && shown.current) {
+          // Back to the last good key and its image; the bad text stays in the box to be corrected.
+          setKey(shown.current);
+          current.current = shown.current;
+        } else {
+          setImageUrl(null);
+        }
+      }
+    },
+    [startBusy, stopBusy],
+  );
 
   // Runs an action that first has to find a key (random, search, neighbour, import), with progress and errors.
   const act = useCallback(
     async (label: string, find: () => Promise<string | { key: string; verification: ImportResult }>) => {
       const mine = ++generation.current;
       setError(null);
-      setBusy({ label, since: performance.now() });
+      startBusy(label);
       try {
         const found = await find();
         if (mine !== generation.current) return;
@@ -118,11 +145,11 @@ export function LibraryApp() {
         else await show(found.key, label, { verification: found.verification });
       } catch (err) {
         if (mine !== generation.current) return;
-        setBusy(null);
+        stopBusy();
         setError(messageOf(err));
       }
     },
-    [show],
+    [show, startBusy, stopBusy],
   );
 
   const goRandom = useCallback(() => act('Finding a random book…', randomKey), [act]);
@@ -249,6 +276,8 @@ export function LibraryApp() {
 
   return (
     <main
+      ref={mainRef}
+      data-pending="false"
       className={`library${dragging ? ' dragging' : ''}`}
       onDragOver={(event) => {
         event.preventDefault();

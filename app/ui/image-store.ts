@@ -19,12 +19,8 @@ export class ImageStore {
 
   /** The image of `key`, from memory or rendered by the server; a queue-full answer is retried a few times. */
   image(key: string): Promise<StoredImage> {
-    const have = this.images.get(key);
-    if (have) {
-      this.images.delete(key);
-      this.images.set(key, have);
-      return Promise.resolve(have);
-    }
+    const have = this.peek(key);
+    if (have) return Promise.resolve(have);
     let inFlight = this.pending.get(key);
     if (!inFlight) {
       inFlight = this.fetchImage(key).finally(() => this.pending.delete(key));
@@ -33,8 +29,14 @@ export class ImageStore {
     return inFlight;
   }
 
-  hasImage(key: string): boolean {
-    return this.images.has(key);
+  /** The image of `key` if it is already in memory (marked as just used), without waiting. */
+  peek(key: string): StoredImage | undefined {
+    const have = this.images.get(key);
+    if (have) {
+      this.images.delete(key);
+      this.images.set(key, have);
+    }
+    return have;
   }
 
   async neighbour(key: string, by: number, stride: string): Promise<string> {

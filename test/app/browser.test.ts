@@ -30,7 +30,9 @@ async function shownImageHash(): Promise<string> {
 
 /** Waits until an image is on show and nothing is in progress, then returns its key and image hash. */
 async function settled(): Promise<{ key: string; image: string }> {
-  await expect.poll(() => page.getByTestId('progress').count(), { timeout: 60_000 }).toBe(0);
+  // <main data-pending> flips synchronously when an action starts and ends (progress shows only after a delay).
+  await expect.poll(() => page.locator('main').getAttribute('data-pending'), { timeout: 90_000 }).toBe('false');
+  expect(await page.getByTestId('progress').count()).toBe(0);
   await expect
     .poll(() => page.getByTestId('image').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), {
       timeout: 10_000,

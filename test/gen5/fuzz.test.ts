@@ -1,9 +1,19 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packInner } from '../../gen5/chunk.ts';
 import { decodeGen5 } from '../../gen5/decode.ts';
 import { Gen5Error } from '../../gen5/errors.ts';
+import { verifyGen5 } from '../../gen5/verify.ts';
 import { compressFrame, decompressFrame } from '../../gen5/zstd.ts';
 import { f32Bytes, readFixture, sampleFile } from './helpers.ts';
+
+// zstd-wasm's module object (the package exports only its API), to read the wasm heap's size: wasm memory is not
+// counted in process.memoryUsage().
+const require = createRequire(import.meta.url);
+const zstdModule = require(join(dirname(require.resolve('@bokuweb/zstd-wasm')), 'module.js')).Module as {
+  HEAPU8: Uint8Array;
+};
 
 const ITERATIONS = 10_000;
 // Small limits: a mutated size field must hit a limit, never an allocation proportional to it.
@@ -78,7 +88,7 @@ async function mutate(base: Uint8Array, rand: (n: number) => number): Promise<Ui
 }
 
 describe('gen5 fuzz', () => {
-  it(`survives ${ITERATIONS} mutations of valid files with only Gen5Error, quickly, in bounded memory`, async () => {
+  it(`survives ${ITERATIONS} mutations of valid files with only Gen5Error (decode) or a report (verify), quickly, in bounded memory`, async () => {
     const bases = [
       await sampleFile(),
       await sampleFile({ compress: false }),
@@ -97,16 +107,27 @@ describe('gen5 fuzz', () => {
     const outcomes: Record<string, number> = {};
     const unexpected: string[] = [];
     const memBefore = process.memoryUsage();
+    const wasmHeap = () => zstdModule.HEAPU8.length;
+    const wasmBefore = wasmHeap();
     let peakArrayBuffers = 0;
     const start = performance.now();
     for (let i = 0; i < ITERATIONS; i++) {
       const input = await mutate(bases[rand(bases.length)], rand);
+      let decoded = false;
       try {
         await decodeGen5(input, { limits: LIMITS });
+        decoded = true;
         outcomes.decoded = (outcomes.decoded ?? 0) + 1;
       } catch (err) {
         if (err instanceof Gen5Error) outcomes[err.code] = (outcomes[err.code] ?? 0) + 1;
         else unexpected.push(`iteration ${i}: ${(err as Error)?.stack ?? err}`);
+      }
+      // verify never throws: it reports. It must fail exactly the files decode rejects (and maybe more: gaps, order).
+      try {
+        const report = await verifyGen5(input, { limits: LIMITS });
+        if (!decoded && report.ok) unexpected.push(`iteration ${i}: decode rejected a file verify passed`);
+      } catch (err) {
+        unexpected.push(`iteration ${i}: verify threw ${(err as Error)?.stack ?? err}`);
       }
       if (i % 500 === 0) peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers);
     }
@@ -115,8 +136,10 @@ describe('gen5 fuzz', () => {
     // The mutations reach deep (many distinct codes); a few mutants still decode, e.g. a changed reserved header
     // byte or a changed character inside the prompt.
     expect(Object.keys(outcomes).length).toBeGreaterThan(12);
-    // Memory stays bounded: ArrayBuffers (zstd's wasm heap included) never grow past the limits' scale.
+    // Memory stays bounded: neither JS ArrayBuffers nor zstd's wasm heap grow past the limits' scale, whatever
+    // sizes the mutants declare.
     expect(peakArrayBuffers - memBefore.arrayBuffers).toBeLessThan(64 * 1024 * 1024);
+    expect(wasmHeap() - wasmBefore).toBeLessThan(16 * 1024 * 1024);
     expect(seconds).toBeLessThan(60); // a hang would blow far past this; not a benchmark
     console.log(`gen5 fuzz: ${ITERATIONS} mutants in ${seconds.toFixed(1)} s`, outcomes);
   });

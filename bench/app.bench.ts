@@ -10,7 +10,7 @@ import { ensureBuild, startServer } from '../test/app/server.ts';
  * cache): for a key nobody has rendered yet (Random), and for next/prev once the page's prefetch has finished.
  * Also the server alone: a cold render and a disk-cache hit over HTTP.
  */
-const ROUNDS = 5;
+const ROUNDS = 10;
 
 /** Clicks a button inside the page and resolves with the ms until the new image has loaded and decoded. */
 function clickToImage(page: Page, button: string): Promise<number> {

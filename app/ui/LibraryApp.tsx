@@ -57,6 +57,7 @@ export function LibraryApp() {
   const [key, setKey] = useState('');
   const [draft, setDraft] = useState('');
   const [imageUrl, setImageUrl] = useState<string | null>(null);
+  const [shownKey, setShownKey] = useState('');
   const [busy, setBusy] = useState<Busy>(null);
   const [elapsed, setElapsed] = useState(0);
   const [error, setError] = useState<string | null>(null);
@@ -99,6 +100,7 @@ export function LibraryApp() {
       const images = store.current as ImageStore;
       const display = (url: string) => {
         shown.current = nextKey;
+        setShownKey(nextKey);
         history.replaceState(null, '', shareUrl('', nextKey));
         setImageUrl(url);
         stopBusy();
@@ -199,11 +201,12 @@ export function LibraryApp() {
     // show and goRandom never change identity, so this runs once, on mount; later address changes are our own.
   }, [show, goRandom]);
 
-  // Warm the neighbours of whatever is on show, so prev/next is instant.
+  // Warm the neighbours of whatever is on show, once it is on show: warming earlier would compete with the
+  // image being waited for.
   useEffect(() => {
-    if (!key || !stride || !imageUrl) return;
-    void (store.current as ImageStore).prefetch(key, stride, () => current.current === key);
-  }, [key, stride, imageUrl]);
+    if (!shownKey || !stride) return;
+    void (store.current as ImageStore).prefetch(shownKey, stride, () => current.current === shownKey);
+  }, [shownKey, stride]);
 
   useEffect(() => {
     if (!busy) return;
@@ -336,7 +339,7 @@ export function LibraryApp() {
             </button>
           </nav>
           <label className="stride">
-            <span>Step size for prev / next</span>
+            <span>Step size</span>
             <select value={stride} onChange={(event) => setStride(event.target.value)} data-testid="stride">
               {(model?.strides ?? []).map((s) => (
                 <option key={s.name} value={s.name}>

@@ -7,7 +7,7 @@ import { castF32BytesToF16, checkFinite, checkLatentDtype, checkLatentShape, exp
 import { type Gen5Limits, resolveLimits } from './limits.ts';
 import { type PyJson, pyDumps, toPlainJson } from './pyjson.ts';
 import { validateMeta } from './schema.ts';
-import { compressFrame } from './zstd.ts';
+import { compressFrame, compressFrameParts } from './zstd.ts';
 
 export interface LatentInput {
   name: string;
@@ -32,7 +32,7 @@ export interface ModelInfoInput {
 export interface Gen5EncodeInput {
   /** In chunk order (0.1.0 writes them in dict order). At least one, names unique. */
   latents: LatentInput[];
-  /** PNG bytes, stored as given (DATA chunk). */
+  /** PNG bytes, stored as given (DATA chunk). Input buffers must not change while encodeGen5 runs. */
   image?: Uint8Array;
   modelInfo: ModelInfoInput;
   environment: EnvComponent[];
@@ -64,20 +64,21 @@ export async function encodeGen5(input: Gen5EncodeInput): Promise<Uint8Array> {
     dtype?: LatentDtype,
   ) => {
     const header = innerHeader(type, innerFlags(type, dtype), payload.length);
-    const stored = compressed ? await compressFrame(header, payload) : concat(header, payload);
+    const stored = compressed ? await compressFrameParts(header, payload) : [header, payload];
+    const storedSize = stored.reduce((n, p) => n + p.length, 0);
     records.push({
       index: records.length,
       type,
       flags: recordFlags(type, dtype),
       offset,
-      compressed_size: stored.length,
+      compressed_size: storedSize,
       uncompressed_size: payload.length,
       hash: await sha256Hex(payload),
       extra,
       compressed,
     });
-    parts.push(stored);
-    offset += stored.length;
+    parts.push(...stored);
+    offset += storedSize;
   };
 
   if (input.latents.length === 0)
@@ -142,13 +143,6 @@ function prepareLatent(latent: LatentInput, float16: boolean, limits: Gen5Limits
     checkFinite(payload, dtype, `${what} after the float16 cast`);
   }
   return { payload, dtype };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 function checkPng(image: Uint8Array): void {

@@ -116,15 +116,29 @@ export async function decompressFrame(frame: Uint8Array, maxBytes: number, what:
 
 /**
  * One zstd frame at level 3, content size written, no checksum (python-zstandard's defaults) of `head` followed
- * by `body`: taking the two parts lets an incompressible body go into the frame without first being concatenated.
+ * by `body`, as pieces to write one after the other: an incompressible body goes into its frame as views of
+ * itself, without being copied until the file is assembled.
  */
-export async function compressFrame(head: Uint8Array, body: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+export async function compressFrameParts(head: Uint8Array, body: Uint8Array): Promise<Uint8Array[]> {
   await ensureZstd();
-  if (isIncompressible(body)) return storedFrame(head, body);
+  if (isIncompressible(body)) return storedFrameParts(head, body);
   const joined = new Uint8Array(head.length + body.length);
   joined.set(head, 0);
   joined.set(body, head.length);
-  return compressUsingDict(cctx, joined, NO_DICT, 3);
+  return [compressUsingDict(cctx, joined, NO_DICT, 3)];
+}
+
+/** compressFrameParts as one contiguous frame. */
+export async function compressFrame(head: Uint8Array, body: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+  const parts = await compressFrameParts(head, body);
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
 }
 
 const BLOCK_MAX = 128 * 1024;
@@ -161,9 +175,9 @@ export function isIncompressible(data: Uint8Array): boolean {
 
 /**
  * The frame zstd (level 3, content size, no checksum) writes for data it cannot compress: its frame header
- * (ZSTD_writeFrameHeader with level 3's window for this size) and raw blocks of at most 128 KiB.
+ * (ZSTD_writeFrameHeader with level 3's window for this size) and raw blocks of at most 128 KiB, as pieces.
  */
-function storedFrame(head: Uint8Array, body: Uint8Array): Uint8Array {
+function storedFrameParts(head: Uint8Array, body: Uint8Array): Uint8Array[] {
   const size = head.length + body.length;
   // Level 3's window is 2^21, shrunk to the smallest power of two ≥ the content (ZSTD_adjustCParams).
   const windowLog = Math.min(21, Math.max(10, Math.ceil(Math.log2(size))));
@@ -173,24 +187,16 @@ function storedFrame(head: Uint8Array, body: Uint8Array): Uint8Array {
   if (!singleSegment) fh.push((windowLog - 10) << 3);
   if (fcsCode === 1) fh.push((size - 256) & 0xff, ((size - 256) >>> 8) & 0xff);
   else fh.push(size & 0xff, (size >>> 8) & 0xff, (size >>> 16) & 0xff, (size >>> 24) & 0xff);
-  const out = new Uint8Array(fh.length + Math.ceil(size / BLOCK_MAX) * 3 + size);
-  out.set(fh, 0);
-  let pos = fh.length;
+  const parts: Uint8Array[] = [new Uint8Array(fh)];
   for (let start = 0; start < size; start += BLOCK_MAX) {
     const n = Math.min(BLOCK_MAX, size - start);
     const bh = (n << 3) | (start + n >= size ? 1 : 0); // raw block, last flag on the final one
-    out[pos] = bh & 0xff;
-    out[pos + 1] = (bh >>> 8) & 0xff;
-    out[pos + 2] = (bh >>> 16) & 0xff;
-    pos += 3;
-    // Copy [start, start + n) of head ++ body.
-    if (start < head.length) out.set(head.subarray(start, Math.min(head.length, start + n)), pos);
-    const from = Math.max(0, start - head.length);
-    const skip = Math.max(0, head.length - start);
-    out.set(body.subarray(from, start + n - head.length), pos + skip);
-    pos += n;
+    parts.push(new Uint8Array([bh & 0xff, (bh >>> 8) & 0xff, (bh >>> 16) & 0xff]));
+    // Bytes [start, start + n) of head ++ body (head is shorter than a block).
+    if (start < head.length) parts.push(head.subarray(start));
+    parts.push(body.subarray(Math.max(0, start - head.length), start + n - head.length));
   }
-  return out;
+  return parts;
 }
 
 /** Decodes a frame of raw/RLE blocks (already walked by readFrameInfo) into exactly `contentSize` bytes. */

@@ -176,32 +176,35 @@ export function pythonUtcIso(d: Date): string {
  */
 async function metaWithFileSize(manifest: { gen5_metadata: { file_info: { file_size: number } } }, offset: number) {
   // Serialise once around a placeholder and splice each candidate size in: only the digits change between tries.
-  const info = manifest.gen5_metadata.file_info;
-  info.file_size = FILE_SIZE_PLACEHOLDER;
+  manifest.gen5_metadata.file_info.file_size = FILE_SIZE_PLACEHOLDER;
   const [before, after, ...rest] = pyDumps(manifest as unknown as PyJson).split(
     `"file_size": ${FILE_SIZE_PLACEHOLDER},`,
   );
   if (after === undefined || rest.length)
     throw new Gen5Error('INPUT', 'model_info or extra holds the file_size placeholder value');
-  const tried = new Map<number, Uint8Array>();
-  const attempt = async (size: number) => {
-    info.file_size = size;
-    const json = new TextEncoder().encode(`${before}"file_size": ${size},${after}`);
-    const meta = await compressFrame(innerHeader('META', '0000', json.length), json);
-    tried.set(size, meta);
+  const built = new Map<number, Uint8Array>();
+  const build = async (size: number) => {
+    let meta = built.get(size);
+    if (!meta) {
+      const json = new TextEncoder().encode(`${before}"file_size": ${size},${after}`);
+      meta = await compressFrame(innerHeader('META', '0000', json.length), json);
+      built.set(size, meta);
+    }
     return meta;
   };
-  let meta = await attempt(0);
+  let size = 0;
+  let meta = await build(size);
   for (let i = 0; i < 4; i++) {
-    const size = offset + meta.length;
-    if (info.file_size === size) return meta;
-    meta = await attempt(size);
+    const next = offset + meta.length;
+    if (next === size) return meta;
+    size = next;
+    meta = await build(size);
   }
   // A fixed point x satisfies x = f(x), and f stays within a few bytes of the sizes already produced: try those.
-  const produced = [...tried.values()].map((m) => offset + m.length);
-  for (let size = Math.min(...produced) - 4; size <= Math.max(...produced) + 4; size++) {
-    const m = tried.get(size) ?? (await attempt(size));
-    if (offset + m.length === size) return info.file_size === size ? m : attempt(size);
+  const produced = [...built.values()].map((m) => offset + m.length);
+  for (let candidate = Math.min(...produced) - 4; candidate <= Math.max(...produced) + 4; candidate++) {
+    const m = await build(candidate);
+    if (offset + m.length === candidate) return m;
   }
   return meta;
 }

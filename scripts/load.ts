@@ -113,6 +113,9 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<number> {
   const pid = serverPid();
+  // /api/model starts the render workers, so the baseline and the latencies are of a running library.
+  const warm = await fetch(`${base}/api/model`);
+  if (!warm.ok) throw new Error(`GET /api/model answered ${warm.status}: ${await warm.text()}`);
   const keys = await distinctKeys(total);
   const rssBefore = treeRss(pid);
   let rssPeak = rssBefore;

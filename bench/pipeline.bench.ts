@@ -17,6 +17,7 @@ import { searchKey } from '../pipeline/search.ts';
  * where the time goes per stage, and how far the two images differ.
  */
 const REPEAT = Number(process.env.LOB_BENCH_REPEAT ?? 8);
+const TORCH_REPEAT = Number(process.env.LOB_BENCH_TORCH_REPEAT ?? 5);
 const THREADS = Number(process.env.LOB_BENCH_THREADS ?? availableParallelism());
 const PROMPT = 'red heart';
 
@@ -39,15 +40,37 @@ interface TorchReport {
 function timedChild(
   cmd: string,
   args: string[],
+  env: Record<string, string> = {},
 ): { ms: number; rssMb: number | null; stdout: string; status: number | null; stderr: string } {
   const t0 = performance.now();
   const useTime = spawnSync('/usr/bin/time', ['--version']).status === 0;
   const r = useTime
-    ? spawnSync('/usr/bin/time', ['-f', 'LOB_RSS_KB %M', cmd, ...args], { encoding: 'utf8', cwd: projectRoot() })
-    : spawnSync(cmd, args, { encoding: 'utf8', cwd: projectRoot() });
+    ? spawnSync('/usr/bin/time', ['-f', 'LOB_RSS_KB %M', cmd, ...args], {
+        encoding: 'utf8',
+        cwd: projectRoot(),
+        env: { ...process.env, ...env },
+      })
+    : spawnSync(cmd, args, { encoding: 'utf8', cwd: projectRoot(), env: { ...process.env, ...env } });
   const ms = performance.now() - t0;
   const m = /LOB_RSS_KB (\d+)/.exec(r.stderr ?? '');
   return { ms, rssMb: m ? Number(m[1]) / 1024 : null, stdout: r.stdout, status: r.status, stderr: r.stderr };
+}
+
+/** Median ms per image in process at a given intra-op thread count (fresh sessions, one warm-up render). */
+async function oursAt(dir: string, key: string, threads: number): Promise<number> {
+  const model = await loadModel(dir, { intraOpNumThreads: threads });
+  try {
+    await renderKey(model, key);
+    const ms: number[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const t = performance.now();
+      await renderKey(model, key);
+      ms.push(performance.now() - t);
+    }
+    return median(ms);
+  } finally {
+    await model.release();
+  }
 }
 
 export default async function bench(): Promise<{ title: string; markdown: string }> {
@@ -113,51 +136,72 @@ export default async function bench(): Promise<{ title: string; markdown: string
     if (cli.status !== 0) throw new Error(`bench: lob render failed: ${cli.stderr}`);
     if (cli.stdout.trim() !== first.pngSha256) throw new Error('bench: the CLI rendered different bytes');
 
-    const py = timedChild('/usr/bin/python3', [
-      join(projectRoot(), 'bench', 'python', 'pipeline_ref.py'),
-      '--model',
-      dir,
-      '--runs',
-      process.env.LOB_TRAIN_RUNS ?? join(projectRoot(), 'pipeline', 'train', 'runs'),
-      '--inputs',
-      tmp,
-      '--steps',
-      String(d.steps),
-      '--guidance',
-      String(first.guidance),
-      '--threads',
-      String(THREADS),
-      '--repeat',
-      String(REPEAT),
-    ]);
-    let torchRows: string[];
-    let compare = '';
-    if (py.status === 0) {
+    // PyTorch with OMP_WAIT_POLICY=PASSIVE: its OpenMP threads then sleep when idle, as ours do (allowSpinning off);
+    // with spinning threads on a shared machine it measured 30 s per image instead of 0.5 s
+    const torchRows: string[] = [];
+    const compare: string[] = [];
+    for (const threads of [...new Set([1, THREADS])]) {
+      const ours = await oursAt(dir, key, threads);
+      const py = timedChild(
+        '/usr/bin/python3',
+        [
+          join(projectRoot(), 'bench', 'python', 'pipeline_ref.py'),
+          '--model',
+          dir,
+          '--runs',
+          process.env.LOB_TRAIN_RUNS ?? join(projectRoot(), 'pipeline', 'train', 'runs'),
+          '--inputs',
+          tmp,
+          '--steps',
+          String(d.steps),
+          '--guidance',
+          String(first.guidance),
+          '--threads',
+          String(threads),
+          '--repeat',
+          String(TORCH_REPEAT),
+        ],
+        { OMP_WAIT_POLICY: 'PASSIVE' },
+      );
+      if (py.status !== 0) {
+        torchRows.push(
+          `| ${threads} thread(s): PyTorch reference | not run: ${py.stderr
+            .trim()
+            .split('\n')
+            .filter((l) => !l.startsWith('LOB_RSS_KB'))
+            .at(-1)} |`,
+        );
+        continue;
+      }
       const t = JSON.parse(py.stdout.trim().split('\n').at(-1) as string) as TorchReport;
       const torchMs = median(t.ms);
-      const torchRgb = readFileSync(join(tmp, 'torch_rgb.u8'));
-      const { default: sharp } = await import('sharp');
-      const ours = await sharp(first.png).raw().toBuffer();
-      let maxPx = 0;
-      for (let i = 0; i < ours.length; i++) maxPx = Math.max(maxPx, Math.abs(ours[i] - torchRgb[i]));
-      const torchFinal = new Float32Array(readFileSync(join(tmp, 'torch_final.f32')).buffer.slice(0));
-      let maxLat = 0;
-      for (let i = 0; i < torchFinal.length; i++)
-        maxLat = Math.max(maxLat, Math.abs(torchFinal[i] - first.finalLatent[i]));
-      torchRows = [
-        `| PyTorch ${t.torch} eager, same weights/inputs/steps/threads, median of ${t.ms.length} | **${f(torchMs)} ms** |`,
-        `| PyTorch first image (in process, after load) | ${f(t.first_ms)} ms |`,
-        `| PyTorch process: start → first image (incl. import torch) | ${f(py.ms - t.ms.reduce((a, b) => a + b, 0))} ms |`,
-        `| PyTorch peak RSS | ${f(py.rssMb ?? t.peak_rss_mb)} MB |`,
-        `| **speed-up (PyTorch ms / ours ms)** | **${(torchMs / oursMs).toFixed(2)}×** |`,
-      ];
-      compare = [
-        '',
-        `Same weights check: ${JSON.stringify(t.weights)}.`,
-        `Outputs: final latent max |Δ| = ${maxLat.toExponential(2)}, 8-bit image max |Δ| = ${maxPx} levels (float rounding differs between the two runtimes).`,
-      ].join('\n');
-    } else {
-      torchRows = [`| PyTorch reference | not run: ${py.stderr.trim().split('\n').at(-1)} |`];
+      torchRows.push(
+        `| ${threads} thread(s): ours, median of ${REPEAT} | **${f(ours)} ms** |`,
+        `| ${threads} thread(s): PyTorch ${t.torch} eager, median of ${t.ms.length} | **${f(torchMs)} ms** |`,
+        `| ${threads} thread(s): **speed-up** (PyTorch / ours) | **${(torchMs / ours).toFixed(2)}×** |`,
+        `| ${threads} thread(s): PyTorch first image in process / process start → first image | ${f(t.first_ms)} ms / ${f(t.startup_to_first_image_ms)} ms |`,
+        `| ${threads} thread(s): PyTorch peak RSS | ${f(py.rssMb ?? t.peak_rss_mb)} MB |`,
+      );
+      if (compare.length === 0) {
+        const torchRgb = readFileSync(join(tmp, 'torch_rgb.u8'));
+        const { default: sharp } = await import('sharp');
+        const px = await sharp(first.png).raw().toBuffer();
+        let maxPx = 0;
+        for (let i = 0; i < px.length; i++) maxPx = Math.max(maxPx, Math.abs(px[i] - torchRgb[i]));
+        const torchFinal = new Float32Array(readFileSync(join(tmp, 'torch_final.f32')).buffer.slice(0));
+        let maxLat = 0;
+        for (let i = 0; i < torchFinal.length; i++)
+          maxLat = Math.max(maxLat, Math.abs(torchFinal[i] - first.finalLatent[i]));
+        const w = t.weights as { [k: string]: number | string[] };
+        const notIn = [...(w.unet_not_in_onnx as string[]), ...(w.vae_decoder_not_in_onnx as string[])];
+        compare.push(
+          '',
+          `Same weights: ${w.unet_from_onnx} UNet and ${w.vae_decoder_from_onnx} VAE-decoder tensors copied from the ONNX initializers; ${notIn.length} not found there${notIn.length ? ` (e.g. ${notIn.slice(0, 4).join(', ')})` : ''}.`,
+          maxLat < 1e-2
+            ? `Same result: final latent max |Δ| = ${maxLat.toExponential(2)}, 8-bit image max |Δ| = ${maxPx} levels (float rounding differs between the runtimes).`
+            : `**Results differ**: final latent max |Δ| = ${maxLat.toExponential(2)}, image max |Δ| = ${maxPx} levels — the checkpoints are not the exported weights, so the timing comparison above is not on the same weights.`,
+        );
+      }
     }
 
     const markdown = [
@@ -175,7 +219,7 @@ export default async function bench(): Promise<{ title: string; markdown: string
       `| ours: peak RSS (bench process) / \`lob render\` process | ${f(rss)} MB / ${cli.rssMb === null ? 'n/a' : `${f(cli.rssMb)} MB`} |`,
       ...pool,
       ...torchRows,
-      compare,
+      ...compare,
     ].join('\n');
     return { title: 'Generation pipeline: ms per image vs PyTorch eager', markdown };
   } finally {

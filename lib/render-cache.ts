@@ -43,6 +43,8 @@ export class RenderCache {
   readonly maxBytes: number;
   // A Map iterates in insertion order; re-inserting on every use keeps the least recently used entry first.
   private readonly entries = new Map<string, Entry>();
+  // Per file, the tail of its chain of pending writes and deletions.
+  private readonly queues = new Map<string, Promise<void>>();
   private totalBytes = 0;
   private ready: Promise<void> | null = null;
   private hitCount = 0;
@@ -80,7 +82,7 @@ export class RenderCache {
     }
     if (!isCompletePng(bytes)) {
       this.forget(hash);
-      await unlinkQuietly(this.pathOf(hash));
+      await this.removeUnlessReplaced(hash);
       this.missCount++;
       return null;
     }
@@ -99,13 +101,14 @@ export class RenderCache {
     if (!isCompletePng(png)) throw new TypeError('render cache only stores complete PNG files');
     if (png.byteLength > this.maxBytes) return;
     const hash = keyHash(key);
-    const target = this.pathOf(hash);
-    const temp = join(this.dir, `${hash}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    await writeFile(temp, png);
-    await rename(temp, target);
-    this.forget(hash);
-    this.entries.set(hash, { size: png.byteLength });
-    this.totalBytes += png.byteLength;
+    await this.exclusive(hash, async () => {
+      const temp = join(this.dir, `${hash}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+      await writeFile(temp, png);
+      await rename(temp, this.pathOf(hash));
+      this.forget(hash);
+      this.entries.set(hash, { size: png.byteLength });
+      this.totalBytes += png.byteLength;
+    });
     await this.evict();
   }
 
@@ -138,7 +141,32 @@ export class RenderCache {
       this.totalBytes -= entry.size;
     }
     for (const hash of victims) this.entries.delete(hash);
-    await Promise.all(victims.map((hash) => unlinkQuietly(this.pathOf(hash))));
+    await Promise.all(victims.map((hash) => this.removeUnlessReplaced(hash)));
+  }
+
+  /**
+   * Deletes a file the index no longer lists. Runs after any write of the same file already under way, and skips
+   * the deletion when such a write has listed the file again: otherwise it would delete the new image.
+   */
+  private removeUnlessReplaced(hash: string): Promise<void> {
+    return this.exclusive(hash, async () => {
+      if (!this.entries.has(hash)) await unlinkQuietly(this.pathOf(hash));
+    });
+  }
+
+  /** Runs file operations on one cache file one after the other (writes and deletions must not interleave). */
+  private exclusive<T>(hash: string, operation: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(hash) ?? Promise.resolve();
+    const result = previous.then(operation);
+    const settled = result.then(
+      () => {},
+      () => {},
+    );
+    this.queues.set(hash, settled);
+    settled.then(() => {
+      if (this.queues.get(hash) === settled) this.queues.delete(hash);
+    });
+    return result;
   }
 
   private init(): Promise<void> {

@@ -1,18 +1,13 @@
 'use client';
 
 import { type DragEvent, useCallback, useEffect, useRef, useState } from 'react';
-import {
-  ApiError,
-  exportGen5,
-  fetchModel,
-  type ImportResult,
-  importFile,
-  type ModelInfo,
-  randomKey,
-  searchKey,
-} from './api.ts';
+import { ApiError, fetchModel, type ImportResult, importFile, type ModelInfo, randomKey, searchKey } from './api.ts';
 import { ImageStore } from './image-store.ts';
-import { keyFromLocation, QUERY_KEY_MAX, shareUrl } from './share.ts';
+import { KeyPanel } from './KeyPanel.tsx';
+import { Progress } from './Progress.tsx';
+import { SearchForm } from './SearchForm.tsx';
+import { keyFromLocation, shareUrl } from './share.ts';
+import { Verification } from './Verification.tsx';
 
 type Busy = null | { label: string; since: number };
 
@@ -34,22 +29,6 @@ function isTyping(target: EventTarget | null): boolean {
   return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
 }
 
-function download(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-async function shortName(key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
-  return `lob-${Array.from(digest.subarray(0, 5), (b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
-
 export function LibraryApp() {
   const store = useRef<ImageStore | null>(null);
   store.current ??= new ImageStore();
@@ -59,12 +38,9 @@ export function LibraryApp() {
   const [imageUrl, setImageUrl] = useState<string | null>(null);
   const [shownKey, setShownKey] = useState('');
   const [busy, setBusy] = useState<Busy>(null);
-  const [elapsed, setElapsed] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [stride, setStride] = useState('');
-  const [prompt, setPrompt] = useState('');
-  const [lastPrompt, setLastPrompt] = useState<string | null>(null);
   const [verification, setVerification] = useState<ImportResult | null>(null);
   const [dragging, setDragging] = useState(false);
   // Small images (the 64×64 emoji model) are scaled up with hard pixel edges; SD-sized ones are shown as they are.
@@ -165,7 +141,6 @@ export function LibraryApp() {
     },
     [act, stride],
   );
-  // Every search draws a fresh seed on the server, so "search again" is simply the same prompt once more.
   const goSearch = useCallback(
     (text: string) => {
       const trimmed = text.trim();
@@ -173,7 +148,6 @@ export function LibraryApp() {
         setError('Type what you are looking for first.');
         return;
       }
-      setLastPrompt(trimmed);
       return act(`Searching the shelves for “${trimmed}”…`, () => searchKey(trimmed));
     },
     [act],
@@ -209,15 +183,6 @@ export function LibraryApp() {
   }, [shownKey, stride]);
 
   useEffect(() => {
-    if (!busy) return;
-    const timer = setInterval(() => setElapsed(performance.now() - busy.since), 100);
-    return () => {
-      clearInterval(timer);
-      setElapsed(0);
-    };
-  }, [busy]);
-
-  useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (isTyping(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
       if (event.key === 'ArrowRight') void goNeighbour(1);
@@ -230,42 +195,6 @@ export function LibraryApp() {
     return () => window.removeEventListener('keydown', onKey);
   }, [goNeighbour, goRandom]);
 
-  const copyKey = async () => {
-    try {
-      await navigator.clipboard.writeText(key);
-      setNotice('Key copied to the clipboard.');
-    } catch {
-      setNotice('The browser refused the clipboard: select the key and copy it by hand.');
-    }
-  };
-  const copyLink = async () => {
-    const link = shareUrl(location.origin, key);
-    try {
-      await navigator.clipboard.writeText(link);
-      setNotice(
-        key.length > QUERY_KEY_MAX
-          ? 'Link copied. This long key travels after the # so it never reaches a server log.'
-          : 'Link copied.',
-      );
-    } catch {
-      setNotice(`The browser refused the clipboard; the link is: ${link}`);
-    }
-  };
-  const downloadGen5 = async () => {
-    try {
-      download(await exportGen5(key), `${await shortName(key)}.gen5`);
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
-  const downloadPng = async () => {
-    try {
-      const stored = await (store.current as ImageStore).image(key);
-      download(stored.blob, `${await shortName(key)}.png`);
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
     setDragging(false);
@@ -319,13 +248,7 @@ export function LibraryApp() {
             ) : (
               <div className="blank" aria-hidden="true" />
             )}
-            {busy && (
-              <div className="progress" role="status" data-testid="progress">
-                <span>{busy.label}</span>
-                <span className="elapsed">{(elapsed / 1000).toFixed(1)} s</span>
-                <span className="bar" />
-              </div>
-            )}
+            {busy && <Progress label={busy.label} since={busy.since} />}
           </div>
           <nav className="turns" aria-label="Browse">
             <button type="button" onClick={() => goNeighbour(-1)} disabled={!key || !stride} title="Previous (←)">
@@ -362,63 +285,18 @@ export function LibraryApp() {
         </figure>
 
         <div className="desk">
-          <form
-            className="search"
-            onSubmit={(event) => {
-              event.preventDefault();
-              void goSearch(prompt);
-            }}
-          >
-            <label htmlFor="prompt">Look for</label>
-            <div className="row">
-              <input
-                id="prompt"
-                value={prompt}
-                onChange={(event) => setPrompt(event.target.value)}
-                placeholder="a cat, a red heart, a rainy cloud…"
-                maxLength={500}
-              />
-              <button type="submit">Search</button>
-            </div>
-            {lastPrompt && (
-              <button type="button" className="link" onClick={() => goSearch(lastPrompt)}>
-                Search again for “{lastPrompt}”
-              </button>
-            )}
-          </form>
+          <SearchForm onSearch={(text) => void goSearch(text)} />
 
-          <div className="key">
-            <label htmlFor="key">Key</label>
-            <textarea
-              id="key"
-              value={draft}
-              onChange={(event) => setDraft(event.target.value)}
-              spellCheck={false}
-              rows={5}
-              data-testid="key"
-            />
-            <div className="row wrap">
-              {draft.trim() !== key ? (
-                <button type="button" onClick={() => show(draft.trim(), 'Opening the key…')} disabled={!draft.trim()}>
-                  Open this key
-                </button>
-              ) : (
-                <button type="button" onClick={copyKey} disabled={!key}>
-                  Copy key
-                </button>
-              )}
-              <button type="button" onClick={copyLink} disabled={!key}>
-                Copy link
-              </button>
-              <button type="button" onClick={downloadGen5} disabled={!ready}>
-                Download .gen5
-              </button>
-              <button type="button" onClick={downloadPng} disabled={!ready || !imageUrl}>
-                Download PNG
-              </button>
-            </div>
-            <p className="muted small">{key ? `${key.length.toLocaleString('en')} characters` : '\u00a0'}</p>
-          </div>
+          <KeyPanel
+            current={key}
+            draft={draft}
+            onDraft={setDraft}
+            onOpen={(text) => show(text, 'Opening the key…')}
+            ready={ready}
+            png={async () => (await (store.current as ImageStore).image(key)).blob}
+            onNotice={setNotice}
+            onError={(err) => setError(messageOf(err))}
+          />
 
           <div className="import">
             <label htmlFor="import-file">Bring a book back</label>
@@ -446,28 +324,5 @@ export function LibraryApp() {
         </p>
       </footer>
     </main>
-  );
-}
-
-function Verification({ result }: { result: ImportResult }) {
-  return (
-    <div className={`verification ${result.verified ? 'ok' : 'drift'}`} data-testid="verification">
-      {result.verified ? (
-        <p>
-          <strong>Bit-identical.</strong> The image regenerated from this key matches the file's exactly.
-        </p>
-      ) : (
-        <p>
-          <strong>Not bit-identical.</strong> The image regenerated here differs from the one in the file.
-        </p>
-      )}
-      {result.warnings.length > 0 && (
-        <ul>
-          {result.warnings.map((w) => (
-            <li key={w}>{w}</li>
-          ))}
-        </ul>
-      )}
-    </div>
   );
 }

@@ -1,0 +1,88 @@
+'use client';
+
+import { exportGen5 } from './api.ts';
+import { download, keyFileName } from './files.ts';
+import { QUERY_KEY_MAX, shareUrl } from './share.ts';
+
+export interface KeyPanelProps {
+  /** The key on show (or being opened). */
+  current: string;
+  /** What the text area holds: the key, or text the reader is typing or pasting. */
+  draft: string;
+  onDraft: (text: string) => void;
+  onOpen: (key: string) => void;
+  /** False while an image is being made (downloads then wait). */
+  ready: boolean;
+  /** The PNG on show, with its metadata. */
+  png: () => Promise<Blob>;
+  onNotice: (message: string) => void;
+  onError: (err: unknown) => void;
+}
+
+/** The key in a text area, and what can be done with it: open, copy, share, download as .gen5 or PNG. */
+export function KeyPanel({ current, draft, onDraft, onOpen, ready, png, onNotice, onError }: KeyPanelProps) {
+  const typed = draft.trim();
+  const copyKey = async () => {
+    try {
+      await navigator.clipboard.writeText(current);
+      onNotice('Key copied to the clipboard.');
+    } catch {
+      onNotice('The browser refused the clipboard: select the key and copy it by hand.');
+    }
+  };
+  const copyLink = async () => {
+    const link = shareUrl(location.origin, current);
+    try {
+      await navigator.clipboard.writeText(link);
+      onNotice(
+        current.length > QUERY_KEY_MAX
+          ? 'Link copied. This long key travels after the # so it never reaches a server log.'
+          : 'Link copied.',
+      );
+    } catch {
+      onNotice(`The browser refused the clipboard; the link is: ${link}`);
+    }
+  };
+  const save = (what: () => Promise<Blob>, extension: string) => async () => {
+    try {
+      download(await what(), `${await keyFileName(current)}.${extension}`);
+    } catch (err) {
+      onError(err);
+    }
+  };
+
+  return (
+    <div className="key">
+      <label htmlFor="key">Key</label>
+      <textarea
+        id="key"
+        value={draft}
+        onChange={(event) => onDraft(event.target.value)}
+        spellCheck={false}
+        rows={5}
+        data-testid="key"
+      />
+      <div className="row wrap">
+        {typed !== current ? (
+          <button type="button" onClick={() => onOpen(typed)} disabled={!typed}>
+            Open this key
+          </button>
+        ) : (
+          <button type="button" onClick={copyKey} disabled={!current}>
+            Copy key
+          </button>
+        )}
+        <button type="button" onClick={copyLink} disabled={!current}>
+          Copy link
+        </button>
+        <button type="button" onClick={save(() => exportGen5(current), 'gen5')} disabled={!current || !ready}>
+          Download .gen5
+        </button>
+        <button type="button" onClick={save(png, 'png')} disabled={!current || !ready}>
+          Download PNG
+        </button>
+      </div>
+      <p className="muted small">{current ? `${current.length.toLocaleString('en')} characters` : '\u00a0'}</p>
+    </div>
+  );
+}

@@ -2,7 +2,9 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { ModelLoadError } from './errors.ts';
 
-export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+import { type ExecutionProvider, parseExecutionProvider } from './providers.ts';
+
+export { type ExecutionProvider, parseExecutionProvider } from './providers.ts';
 
 /**
  * The session options that decide the output bits, pinned and recorded in every render's settings.
@@ -34,12 +36,6 @@ export interface SessionRequest {
 }
 
 export const DEFAULT_GRAPH_OPTIMIZATION: SessionSettings['graphOptimizationLevel'] = 'all';
-
-export function parseExecutionProvider(value: string | undefined): ExecutionProvider | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value === 'cpu' || value === 'cuda' || value === 'webgpu') return value;
-  throw new RangeError(`unknown execution provider "${value}" (use cpu, cuda or webgpu)`);
-}
 
 export function resolveSessionSettings(request: SessionRequest = {}): SessionSettings {
   const requested = request.executionProvider ?? parseExecutionProvider(process.env.LOB_EP) ?? 'cpu';

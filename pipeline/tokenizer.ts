@@ -1,5 +1,5 @@
 import { basename, dirname } from 'node:path';
-import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import { ModelLoadError } from './errors.ts';
 
 // transformers.js keeps its file settings in one global object; loads are serialised so two models loading at once
@@ -9,6 +9,8 @@ let chain: Promise<unknown> = Promise.resolve();
 /** Loads `<dir>/tokenizer.json` + `tokenizer_config.json` from local files only (remote loading off). */
 export function loadTokenizer(dir: string): Promise<PreTrainedTokenizer> {
   const run = chain.then(async () => {
+    // imported on first use (a 1.3 MB bundle): loadModel starts this while onnxruntime builds its sessions
+    const { AutoTokenizer, env } = await import('@huggingface/transformers');
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
     env.localModelPath = `${dirname(dir)}/`;

@@ -1,15 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { encodeGen5 } from '../../../gen5/index.ts';
 import { KeyError, randomKey } from '../../../keyspace/index.ts';
 import { ModelLoadError, RenderInputError } from '../../../pipeline/errors.ts';
-import { loadModel, type Model } from '../../../pipeline/model.ts';
+import type { Model } from '../../../pipeline/model.ts';
 import { defaultModelDir } from '../../../pipeline/project-root.ts';
-import { type RenderResult, renderKey } from '../../../pipeline/render.ts';
-import { searchKey } from '../../../pipeline/search.ts';
-import { type ExecutionProvider, parseExecutionProvider } from '../../../pipeline/sessions.ts';
-import { currentEnvironment } from '../../environment.ts';
-import { buildGen5Input } from '../../provenance.ts';
+import { type ExecutionProvider, parseExecutionProvider } from '../../../pipeline/providers.ts';
+import type { RenderResult } from '../../../pipeline/render.ts';
 import { CliError } from '../errors.ts';
 import { readKeyArg } from '../key-arg.ts';
 
@@ -62,6 +58,9 @@ function toCliError(err: unknown): unknown {
 }
 
 async function openModel(opts: ModelOpts): Promise<Model> {
+  // the pipeline (onnxruntime, sharp, transformers) loads only when a command needs a model, so the other lob
+  // commands start quickly
+  const { loadModel } = await import('../../../pipeline/model.ts');
   const model = await loadModel(opts.model ?? defaultModelDir(), {
     intraOpNumThreads: opts.threads,
     executionProvider: opts.ep,
@@ -98,6 +97,7 @@ export function registerRenderCommands(program: Command): void {
     const key = await readKeyArg(keyArg);
     await guarded(async () => {
       const model = await openModel(opts);
+      const { renderKey } = await import('../../../pipeline/render.ts');
       try {
         const result = await renderKey(model, key, { onStep: progress('render') });
         await writeFile(opts.output, result.png);
@@ -119,6 +119,7 @@ export function registerRenderCommands(program: Command): void {
   ).action(async (prompt: string, opts: ModelOpts & { seed?: bigint; bestOf?: number }) => {
     await guarded(async () => {
       const model = await openModel(opts);
+      const { searchKey } = await import('../../../pipeline/search.ts');
       try {
         const result = await searchKey(model, prompt, { seed: opts.seed, bestOf: opts.bestOf });
         process.stderr.write(
@@ -149,6 +150,12 @@ export function registerRenderCommands(program: Command): void {
 }
 
 async function writeGen5(path: string, result: RenderResult): Promise<void> {
+  // loaded on demand: most renders do not write provenance, and startup time matters for a CLI
+  const [{ encodeGen5 }, { currentEnvironment }, { buildGen5Input }] = await Promise.all([
+    import('../../../gen5/index.ts'),
+    import('../../environment.ts'),
+    import('../../provenance.ts'),
+  ]);
   const environment = await currentEnvironment({
     executionProvider: result.settings.session.executionProvider,
     modelFiles: result.model.files,

@@ -51,7 +51,8 @@ export interface Model {
   text: OpenedSession;
   unet: OpenedSession;
   vaeDecoder: OpenedSession;
-  imageEncoder: OpenedSession | null;
+  /** The image encoder, opened on first use (renders never need it; only best-of ranking does); null if absent. */
+  imageEncoder(): Promise<OpenedSession | null>;
   defaultSteps: number;
   guidanceScale: number;
   schedulerName: string;
@@ -143,11 +144,10 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const warnings: string[] = [];
   // the text encoder opens first so a failing non-CPU provider falls back once; the rest load concurrently
   const text = await openSession(folder.onnx.textEncoder, settings, warnings);
-  const [tokenizer, unet, vaeDecoder, imageEncoder] = await Promise.all([
+  const [tokenizer, unet, vaeDecoder] = await Promise.all([
     loadTokenizer(folder.tokenizerDir),
     openSession(folder.onnx.unet, settings, warnings),
     openSession(folder.onnx.vaeDecoder, settings, warnings),
-    folder.onnx.imageEncoder ? openSession(folder.onnx.imageEncoder, settings, warnings) : Promise.resolve(null),
   ]);
   requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'input'), 'latent_sample', ['float32'], 4);
   requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'output'), 'sample', ['float32'], 4);
@@ -173,6 +173,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     if (err instanceof ModelLoadError) throw err;
     throw new ModelLoadError(`${dir}/keyspace.json`, (err as Error).message);
   }
+  let imageEncoder: Promise<OpenedSession> | undefined;
   const partial = { folder, shapes, tokenizer, text };
   const uncond = (await encodeText(partial, '')).hidden;
   const model: Model = {
@@ -187,7 +188,15 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     text,
     unet,
     vaeDecoder,
-    imageEncoder,
+    imageEncoder() {
+      if (!folder.onnx.imageEncoder) return Promise.resolve(null);
+      const path = folder.onnx.imageEncoder;
+      imageEncoder ??= openSession(path, settings, warnings).then((enc) => {
+        checkImageEncoder(enc, shapes.imageSize as [number, number]);
+        return enc;
+      });
+      return imageEncoder;
+    },
     defaultSteps,
     guidanceScale,
     schedulerName,
@@ -195,13 +204,13 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     profile,
     registry: createProfileRegistry([profile]),
     async release() {
-      for (const s of [text, unet, vaeDecoder, imageEncoder]) await s?.session.release();
+      const enc = imageEncoder ? await imageEncoder.catch(() => null) : null;
+      for (const s of [text, unet, vaeDecoder, enc]) await s?.session.release();
     },
   };
   // probe the decoder once so the image size is known (and a broken decoder fails at load, not at first render)
   const probe = await decodeLatents(model, new Float32Array(shapes.latent[0] * shapes.latent[1] * shapes.latent[2]), 1);
   shapes.imageSize = [probe.height, probe.width];
-  if (imageEncoder) checkImageEncoder(imageEncoder, shapes.imageSize);
   return model;
 }
 

@@ -49,7 +49,7 @@ export async function searchKey(model: Model, prompt: string, options: SearchOpt
   const bestOf = options.bestOf ?? 1;
   if (!Number.isInteger(bestOf) || bestOf < 1 || bestOf > MAX_BEST_OF)
     throw new RenderInputError(`bestOf must be an integer in 1..${MAX_BEST_OF}, got ${bestOf}`);
-  if (bestOf > 1 && !(model.imageEncoder && model.shapes.textEmbedsOutput === 'text_embeds')) {
+  if (bestOf > 1 && !(model.folder.onnx.imageEncoder && model.shapes.textEmbedsOutput === 'text_embeds')) {
     throw new RenderInputError(
       `bestOf ${bestOf} needs a model with image_encoder and text_embeds; ${model.name} has none`,
     );
@@ -92,11 +92,12 @@ async function scoreKey(
 
 /** image_encoder on the 8-bit image (what the PNG shows), mapped back to [-1, 1] CHW. */
 export async function imageEmbeds(model: Model, rgb: Uint8Array, height: number, width: number): Promise<Float32Array> {
-  if (!model.imageEncoder) throw new RenderInputError(`${model.name} has no image_encoder`);
+  const encoder = await model.imageEncoder();
+  if (!encoder) throw new RenderInputError(`${model.name} has no image_encoder`);
   const plane = height * width;
   const chw = new Float32Array(3 * plane);
   for (let p = 0; p < plane; p++) for (let ch = 0; ch < 3; ch++) chw[ch * plane + p] = (rgb[p * 3 + ch] / 255) * 2 - 1;
-  const out = await model.imageEncoder.session.run({
+  const out = await encoder.session.run({
     pixel_values: new ort.Tensor('float32', chw, [1, 3, height, width]),
   });
   return out.image_embeds.data as Float32Array;

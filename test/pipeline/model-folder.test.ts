@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelLoadError } from '../../pipeline/errors.ts';
 import { loadModel } from '../../pipeline/model.ts';
-import { TINY_SD15 } from './helpers.ts';
+import { searchKey } from '../../pipeline/search.ts';
+import { TINY_EMOJI, TINY_SD15 } from './helpers.ts';
 
 const dirs: string[] = [];
-function copyFixture(): string {
+function copyFixture(from = TINY_SD15): string {
   const dir = mkdtempSync(join(tmpdir(), 'lob-model-'));
   dirs.push(dir);
-  cpSync(TINY_SD15, dir, { recursive: true });
+  cpSync(from, dir, { recursive: true });
   return dir;
 }
 afterEach(() => {
@@ -105,6 +106,20 @@ describe('loading a diffusers ONNX folder', () => {
     const dir2 = copyFixture();
     writeFileSync(join(dir2, 'scheduler/scheduler_config.json'), '{"_class_name": ');
     expect((await loadError(dir2)).problem).toMatch(/not valid JSON/);
+  });
+
+  it('opens the image encoder on first use (renders never need it) and names it when it is corrupt', async () => {
+    const dir = copyFixture(TINY_EMOJI);
+    writeFileSync(join(dir, 'image_encoder/model.onnx'), Buffer.from('not onnx'));
+    const model = await loadModel(dir, { intraOpNumThreads: 1 });
+    try {
+      await searchKey(model, 'red cat', { seed: 1 }); // no ranking: fine
+      const err = await searchKey(model, 'red cat', { seed: 1, bestOf: 2 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelLoadError);
+      expect((err as ModelLoadError).file).toBe(join(dir, 'image_encoder/model.onnx'));
+    } finally {
+      await model.release();
+    }
   });
 
   it('refuses a scheduler it cannot run exactly, naming scheduler_config.json', async () => {

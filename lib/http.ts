@@ -101,6 +101,15 @@ export function route<A extends unknown[]>(
   };
 }
 
+/** A handler for a method the route does not offer: 405 as JSON, naming the one it does (Next's own 405 is bare). */
+export function methodNotAllowed(allowed: 'GET' | 'POST'): () => Response {
+  return () =>
+    Response.json(
+      { error: { code: 'method_not_allowed', message: `use ${allowed} for this endpoint` } },
+      { status: 405, headers: { allow: allowed } },
+    );
+}
+
 /** Reads the whole body, refusing (413) as soon as it passes `limit` bytes — before buffering the rest. */
 export async function readBodyBytes(request: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length'));

@@ -20,6 +20,7 @@ const routes = {
   neighbour: await import('../../app/api/neighbour/route.ts'),
   export: await import('../../app/api/export/route.ts'),
   import: await import('../../app/api/import/route.ts'),
+  missing: await import('../../app/api/[...missing]/route.ts'),
 };
 const { errorResponse } = await import('../../lib/http.ts');
 const { Library, optionsFromEnv } = await import('../../lib/library.ts');
@@ -83,6 +84,15 @@ describe('HTTP API', () => {
       message: '"key" must be a non-empty string',
     });
     expect(await errorOf(await routes.render.POST(json([key])))).toMatchObject({ status: 400, code: 'bad_json' });
+  });
+
+  it('answers a wrong method with a JSON 405 naming the right one, and an unknown endpoint with a JSON 404', async () => {
+    const wrong = routes.render.GET();
+    expect(await errorOf(wrong)).toMatchObject({ status: 405, code: 'method_not_allowed' });
+    expect(wrong.headers.get('allow')).toBe('POST');
+    expect(routes.random.POST().headers.get('allow')).toBe('GET');
+    const missing = await errorOf(routes.missing.GET(new Request('http://localhost/api/renderr')));
+    expect(missing).toMatchObject({ status: 404, code: 'not_found', message: 'no API endpoint /api/renderr' });
   });
 
   it('refuses a JSON body over the limit with 413', async () => {

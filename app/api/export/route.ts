@@ -1,4 +1,4 @@
-import { readJsonObject, requireString, route } from '../../../lib/http.ts';
+import { methodNotAllowed, readJsonObject, requireString, route } from '../../../lib/http.ts';
 import { getLibrary } from '../../../lib/library.ts';
 
 export const runtime = 'nodejs';
@@ -10,3 +10,4 @@ export const POST = route(async (request) => {
     headers: { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="lob.gen5"' },
   });
 });
+export const GET = methodNotAllowed('POST');

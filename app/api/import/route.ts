@@ -1,4 +1,4 @@
-import { BODY_LIMITS, readBodyBytes, route } from '../../../lib/http.ts';
+import { BODY_LIMITS, methodNotAllowed, readBodyBytes, route } from '../../../lib/http.ts';
 import { getLibrary } from '../../../lib/library.ts';
 
 export const runtime = 'nodejs';
@@ -7,3 +7,4 @@ export const POST = route(async (request) => {
   const bytes = await readBodyBytes(request, BODY_LIMITS.upload);
   return Response.json(await getLibrary().importFile(bytes));
 });
+export const GET = methodNotAllowed('POST');

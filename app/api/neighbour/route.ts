@@ -1,4 +1,4 @@
-import { optionalInteger, readJsonObject, requireString, route } from '../../../lib/http.ts';
+import { methodNotAllowed, optionalInteger, readJsonObject, requireString, route } from '../../../lib/http.ts';
 import { getLibrary } from '../../../lib/library.ts';
 
 export const runtime = 'nodejs';
@@ -9,3 +9,4 @@ export const POST = route(async (request) => {
   const key = await getLibrary().neighbour(requireString(body, 'key'), optionalInteger(body, 'by') ?? 1, stride);
   return Response.json({ key });
 });
+export const GET = methodNotAllowed('POST');

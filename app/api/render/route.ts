@@ -1,4 +1,4 @@
-import { readJsonObject, requireString, route } from '../../../lib/http.ts';
+import { methodNotAllowed, readJsonObject, requireString, route } from '../../../lib/http.ts';
 import { getLibrary } from '../../../lib/library.ts';
 
 export const runtime = 'nodejs';
@@ -8,3 +8,4 @@ export const POST = route(async (request) => {
   const png = await getLibrary().render(key);
   return new Response(new Uint8Array(png), { headers: { 'content-type': 'image/png' } });
 });
+export const GET = methodNotAllowed('POST');

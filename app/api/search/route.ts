@@ -1,4 +1,4 @@
-import { optionalInteger, readJsonObject, requireString, route } from '../../../lib/http.ts';
+import { methodNotAllowed, optionalInteger, readJsonObject, requireString, route } from '../../../lib/http.ts';
 import { getLibrary } from '../../../lib/library.ts';
 
 export const runtime = 'nodejs';
@@ -8,3 +8,4 @@ export const POST = route(async (request) => {
   const key = await getLibrary().search(requireString(body, 'prompt'), optionalInteger(body, 'seed'));
   return Response.json({ key });
 });
+export const GET = methodNotAllowed('POST');

@@ -8,7 +8,8 @@ export function alphasCumprod(config: SchedulerConfig): Float64Array {
   const n = config.numTrainTimesteps;
   const betas = new Float64Array(n);
   if (config.trainedBetas) {
-    if (config.trainedBetas.length !== n) throw new RangeError(`trained_betas has ${config.trainedBetas.length} values, expected ${n}`);
+    if (config.trainedBetas.length !== n)
+      throw new RangeError(`trained_betas has ${config.trainedBetas.length} values, expected ${n}`);
     for (let i = 0; i < n; i++) betas[i] = Math.fround(config.trainedBetas[i]);
   } else if (config.betaSchedule === 'linear') {
     for (let i = 0; i < n; i++) betas[i] = Math.fround(linspace(config.betaStart, config.betaEnd, n, i));
@@ -45,7 +46,8 @@ export function finalAlphaCumprod(config: SchedulerConfig, ac: Float64Array): nu
 /** diffusers' DDIM/PNDM/LCM inference timesteps for `steps` steps under the config's spacing (integers, descending). */
 export function discreteTimesteps(config: SchedulerConfig, steps: number): number[] {
   const n = config.numTrainTimesteps;
-  if (!Number.isInteger(steps) || steps < 1 || steps > n) throw new RangeError(`steps must be an integer in 1..${n}, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > n)
+    throw new RangeError(`steps must be an integer in 1..${n}, got ${steps}`);
   const out: number[] = [];
   if (config.timestepSpacing === 'leading') {
     const ratio = Math.floor(n / steps);

@@ -43,7 +43,8 @@ const DEFAULT_SPACING: Record<string, TimestepSpacing> = {
 function pick<T>(raw: Record<string, unknown>, key: string, fallback: T, check: (v: unknown) => boolean): T {
   const v = raw[key];
   if (v === undefined || v === null) return fallback;
-  if (!check(v)) throw new SchedulerConfigError(`scheduler_config.json: "${key}" has an invalid value ${JSON.stringify(v)}`);
+  if (!check(v))
+    throw new SchedulerConfigError(`scheduler_config.json: "${key}" has an invalid value ${JSON.stringify(v)}`);
   return v as T;
 }
 
@@ -53,11 +54,19 @@ const oneOf = (values: readonly string[]) => (v: unknown) => typeof v === 'strin
 
 export function parseSchedulerConfig(raw: Record<string, unknown>): SchedulerConfig {
   const className = pick(raw, '_class_name', 'DDIMScheduler', (v) => typeof v === 'string');
-  for (const flag of ['thresholding', 'rescale_betas_zero_snr', 'use_karras_sigmas', 'use_exponential_sigmas', 'use_beta_sigmas']) {
+  for (const flag of [
+    'thresholding',
+    'rescale_betas_zero_snr',
+    'use_karras_sigmas',
+    'use_exponential_sigmas',
+    'use_beta_sigmas',
+  ]) {
     if (raw[flag] === true) throw new SchedulerConfigError(`scheduler_config.json: "${flag}": true is not supported`);
   }
   if (raw.interpolation_type !== undefined && raw.interpolation_type !== 'linear') {
-    throw new SchedulerConfigError(`scheduler_config.json: interpolation_type ${JSON.stringify(raw.interpolation_type)} is not supported`);
+    throw new SchedulerConfigError(
+      `scheduler_config.json: interpolation_type ${JSON.stringify(raw.interpolation_type)} is not supported`,
+    );
   }
   const trained = raw.trained_betas;
   if (trained !== undefined && trained !== null && !(Array.isArray(trained) && trained.every(isNum))) {
@@ -71,7 +80,12 @@ export function parseSchedulerConfig(raw: Record<string, unknown>): SchedulerCon
     betaSchedule: pick(raw, 'beta_schedule', 'linear', oneOf(['linear', 'scaled_linear', 'squaredcos_cap_v2'])),
     trainedBetas: (trained as number[] | null | undefined) ?? null,
     predictionType: pick(raw, 'prediction_type', 'epsilon', oneOf(['epsilon', 'v_prediction'])),
-    timestepSpacing: pick(raw, 'timestep_spacing', DEFAULT_SPACING[className] ?? 'leading', oneOf(['leading', 'trailing', 'linspace'])),
+    timestepSpacing: pick(
+      raw,
+      'timestep_spacing',
+      DEFAULT_SPACING[className] ?? 'leading',
+      oneOf(['leading', 'trailing', 'linspace']),
+    ),
     stepsOffset: pick(raw, 'steps_offset', 0, (v) => Number.isInteger(v) && (v as number) >= 0),
     setAlphaToOne: pick(raw, 'set_alpha_to_one', true, isBool),
     clipSample: pick(raw, 'clip_sample', className === 'DDIMScheduler' || className === 'LCMScheduler', isBool),

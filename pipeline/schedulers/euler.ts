@@ -9,7 +9,8 @@ import type { Scheduler } from './types.ts';
  */
 export function createEuler(config: SchedulerConfig, steps: number): Scheduler {
   const n = config.numTrainTimesteps;
-  if (!Number.isInteger(steps) || steps < 1 || steps > n) throw new RangeError(`steps must be an integer in 1..${n}, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > n)
+    throw new RangeError(`steps must be an integer in 1..${n}, got ${steps}`);
   const ac = alphasCumprod(config);
   const trainSigmas = Array.from(ac, (a) => Math.sqrt((1 - a) / a));
   const timesteps: number[] = [];
@@ -26,7 +27,9 @@ export function createEuler(config: SchedulerConfig, steps: number): Scheduler {
   sigmas.push(0);
   const maxSigma = Math.max(...sigmas);
   const initNoiseSigma =
-    config.timestepSpacing === 'linspace' || config.timestepSpacing === 'trailing' ? maxSigma : Math.sqrt(maxSigma * maxSigma + 1);
+    config.timestepSpacing === 'linspace' || config.timestepSpacing === 'trailing'
+      ? maxSigma
+      : Math.sqrt(maxSigma * maxSigma + 1);
   return {
     name: 'EulerDiscreteScheduler',
     timesteps,

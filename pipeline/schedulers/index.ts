@@ -5,10 +5,15 @@ import { createLcm } from './lcm.ts';
 import { createPndm } from './pndm.ts';
 import type { Scheduler } from './types.ts';
 
+export { parseSchedulerConfig, type SchedulerConfig, SchedulerConfigError } from './config.ts';
 export type { Scheduler } from './types.ts';
-export { parseSchedulerConfig, SchedulerConfigError, type SchedulerConfig } from './config.ts';
 
-export const SUPPORTED_SCHEDULERS = ['DDIMScheduler', 'EulerDiscreteScheduler', 'PNDMScheduler', 'LCMScheduler'] as const;
+export const SUPPORTED_SCHEDULERS = [
+  'DDIMScheduler',
+  'EulerDiscreteScheduler',
+  'PNDMScheduler',
+  'LCMScheduler',
+] as const;
 
 export interface SchedulerOptions {
   /** LCM's re-noising noise for step `index` (same length as the latent); required only for LCMScheduler. */
@@ -16,7 +21,11 @@ export interface SchedulerOptions {
 }
 
 /** Builds the sampler a `scheduler_config.json` names, for `steps` inference steps. */
-export function createScheduler(raw: Record<string, unknown>, steps: number, options: SchedulerOptions = {}): Scheduler {
+export function createScheduler(
+  raw: Record<string, unknown>,
+  steps: number,
+  options: SchedulerOptions = {},
+): Scheduler {
   const config = parseSchedulerConfig(raw);
   switch (config.className) {
     case 'DDIMScheduler':

@@ -7,7 +7,11 @@ import { type Scheduler, splitPrediction } from './types.ts';
  * noise at random, which would make the image depend on more than the key. Here the caller supplies it
  * (`noiseFor(index)`, derived from the key), so the key alone still decides the image.
  */
-export function createLcm(config: SchedulerConfig, steps: number, noiseFor: (index: number) => Float32Array): Scheduler {
+export function createLcm(
+  config: SchedulerConfig,
+  steps: number,
+  noiseFor: (index: number) => Float32Array,
+): Scheduler {
   const orig = config.originalInferenceSteps;
   if (!Number.isInteger(steps) || steps < 1 || steps > orig) {
     throw new RangeError(`LCM steps must be an integer in 1..${orig} (original_inference_steps), got ${steps}`);

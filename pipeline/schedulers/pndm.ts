@@ -8,9 +8,11 @@ import type { Scheduler } from './types.ts';
  * to warm up the multistep history). Deterministic by construction.
  */
 export function createPndm(config: SchedulerConfig, steps: number, skipPrkSteps = true): Scheduler {
-  if (!skipPrkSteps) throw new RangeError('PNDMScheduler with skip_prk_steps: false (Runge-Kutta warm-up) is not supported');
+  if (!skipPrkSteps)
+    throw new RangeError('PNDMScheduler with skip_prk_steps: false (Runge-Kutta warm-up) is not supported');
   const n = config.numTrainTimesteps;
-  if (!Number.isInteger(steps) || steps < 1 || steps > n) throw new RangeError(`steps must be an integer in 1..${n}, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > n)
+    throw new RangeError(`steps must be an integer in 1..${n}, got ${steps}`);
   const ac = alphasCumprod(config);
   const finalAlpha = finalAlphaCumprod(config, ac);
   const ratio = Math.floor(n / steps);
@@ -43,7 +45,8 @@ export function createPndm(config: SchedulerConfig, steps: number, skipPrkSteps 
     initNoiseSigma: 1,
     scaleModelInput: (sample) => sample,
     step(modelOutput, index, sample) {
-      if (index !== counter) throw new RangeError(`PNDM steps must run in order: expected index ${counter}, got ${index}`);
+      if (index !== counter)
+        throw new RangeError(`PNDM steps must run in order: expected index ${counter}, got ${index}`);
       let t = timesteps[index];
       let prevT = t - ratio;
       if (counter !== 1) {

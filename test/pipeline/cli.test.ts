@@ -4,16 +4,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomKey } from '../../keyspace/index.ts';
 import { loadModel } from '../../pipeline/model.ts';
 import { renderKey } from '../../pipeline/render.ts';
 import { searchKey } from '../../pipeline/search.ts';
-import { keyFor, TINY_SD15 } from './helpers.ts';
+import { keyFor, TINY_EMOJI, TINY_SD15 } from './helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'lob-cli-'));
 let key: string;
 let expectedSha: string;
 let searched: string;
+let emojiRandom: string;
 
 function lob(args: string[], input?: string) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'lob.mjs'), ...args], {
@@ -31,6 +33,9 @@ beforeAll(async () => {
   expectedSha = (await renderKey(model, key)).pngSha256;
   searched = (await searchKey(model, 'the red cat', { seed: 5 })).key;
   await model.release();
+  const emoji = await loadModel(TINY_EMOJI, { intraOpNumThreads: 1 });
+  emojiRandom = randomKey(emoji.profile, 3n);
+  await emoji.release();
   writeFileSync(join(tmp, 'key.txt'), `${key}\n`);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -90,6 +95,8 @@ describe('lob render / search / random', () => {
     expect(a.code).toBe(0);
     expect(a.stdout).toBe(b.stdout);
     expect(a.stdout).toMatch(/^sd768-64x64-1\.[A-Za-z0-9_-]+\n$/);
+    // a folder with keyspace.json: the profile is read without opening sessions, and it is the model's own
+    expect(lob(['random', '--seed', '3', '--model', TINY_EMOJI]).stdout).toBe(`${emojiRandom}\n`);
   });
 
   it('exit codes: 2 for a bad key or usage, 3 for a missing or corrupt model', () => {

@@ -1,6 +1,8 @@
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { KeyError, randomKey } from '../../../keyspace/index.ts';
+import { KeyError, loadProfile, type Profile, randomKey } from '../../../keyspace/index.ts';
 import { ModelLoadError, RenderInputError } from '../../../pipeline/errors.ts';
 import type { Model } from '../../../pipeline/model.ts';
 import { defaultModelDir } from '../../../pipeline/project-root.ts';
@@ -67,6 +69,24 @@ async function openModel(opts: ModelOpts): Promise<Model> {
   });
   for (const w of model.warnings) process.stderr.write(`lob: warning: ${w}\n`);
   return model;
+}
+
+/**
+ * The model's keyspace profile: straight from keyspace.json when the folder has one (no sessions needed), else
+ * derived from a loaded model (SD exports).
+ */
+async function modelProfile(opts: ModelOpts): Promise<Profile> {
+  const file = join(opts.model ?? defaultModelDir(), 'keyspace.json');
+  if (existsSync(file)) {
+    try {
+      return loadProfile(JSON.parse(await readFile(file, 'utf8')));
+    } catch (err) {
+      throw new ModelLoadError(file, (err as Error).message);
+    }
+  }
+  const model = await openModel(opts);
+  await model.release();
+  return model.profile;
 }
 
 function progress(label: string): ((done: number, total: number) => void) | undefined {
@@ -139,12 +159,7 @@ export function registerRenderCommands(program: Command): void {
       .option('--seed <n>', 'reproducible key from this seed (default: cryptographic randomness)', seedArg),
   ).action(async (opts: ModelOpts & { seed?: bigint }) => {
     await guarded(async () => {
-      const model = await openModel(opts);
-      try {
-        process.stdout.write(`${randomKey(model.profile, opts.seed)}\n`);
-      } finally {
-        await model.release();
-      }
+      process.stdout.write(`${randomKey(await modelProfile(opts), opts.seed)}\n`);
     });
   });
 }

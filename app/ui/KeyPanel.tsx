@@ -60,6 +60,9 @@ export function KeyPanel({ current, draft, onDraft, onOpen, ready, png, onNotice
         onChange={(event) => onDraft(event.target.value)}
         spellCheck={false}
         rows={5}
+        // A key of SD size (~159,000 characters) is not read by eye; one unwrapped line lays out in about half the
+        // time, which a prefetched page turn notices.
+        wrap={draft.length > QUERY_KEY_MAX ? 'off' : 'soft'}
         data-testid="key"
       />
       <div className="row wrap">

@@ -25,8 +25,9 @@ import { buildGen5Input } from './provenance.ts';
 import { RenderCache } from './render-cache.ts';
 
 /**
- * The process-wide library service shared by the web app and the CLI: the default model behind a worker-pool
- * renderer, the PNG disk cache, and every operation the HTTP API offers. Route handlers only parse and call this.
+ * The process-wide library service behind the web app (and open to any long-running caller): the default model
+ * behind a worker-pool renderer, the PNG disk cache, and every operation the HTTP API offers. Route handlers only
+ * parse and call this.
  */
 
 export interface ModelInfo {

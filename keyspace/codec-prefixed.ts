@@ -1,5 +1,5 @@
 import { BASE64URL_CODES, BASE64URL_DIGITS, digitsToText } from './alphabet.ts';
-import { bitOffset, prefixedLayout } from './layout.ts';
+import { applyTies, bitOffset, prefixedLayout } from './layout.ts';
 import type { ArraySection, Profile } from './profile.ts';
 import {
   checkedArray,
@@ -37,7 +37,8 @@ function bitsToPayload(bits: Uint8Array): string {
   return digitsToText(digits, BASE64URL_CODES);
 }
 
-function gather(section: ArraySection, positions: Int32Array, bits: Uint8Array): Uint32Array {
+/** The codes of a section's values: each code's bits gathered from the index, then tied members untied. */
+function gather(section: ArraySection, positions: Int32Array, ties: Int32Array, bits: Uint8Array): Uint32Array {
   const codes = new Uint32Array(section.stored.length);
   for (let i = 0; i < codes.length; i++) {
     const start = bitOffset(section, i);
@@ -46,10 +47,19 @@ function gather(section: ArraySection, positions: Int32Array, bits: Uint8Array):
     for (let b = 0; b < width; b++) code |= bits[positions[start + b]] << b;
     codes[i] = code;
   }
+  applyTies(codes, ties);
   return codes;
 }
 
-function scatter(section: ArraySection, positions: Int32Array, codes: Uint32Array, bits: Uint8Array): void {
+/** The inverse of gather (ties `codes` in place, then spreads its bits). */
+function scatter(
+  section: ArraySection,
+  positions: Int32Array,
+  ties: Int32Array,
+  codes: Uint32Array,
+  bits: Uint8Array,
+): void {
+  applyTies(codes, ties);
   for (let i = 0; i < codes.length; i++) {
     const start = bitOffset(section, i);
     const width = widthOf(section, i);
@@ -58,25 +68,25 @@ function scatter(section: ArraySection, positions: Int32Array, codes: Uint32Arra
 }
 
 export function decodePrefixed(profile: Profile, payload: string): KeyValues {
-  const { positions } = prefixedLayout(profile);
+  const { positions, ties } = prefixedLayout(profile);
   const bits = payloadToBits(payload);
   let stepCode = 0;
   for (let b = 0; b < positions.steps.length; b++) stepCode |= bits[positions.steps[b]] << b;
   return {
     steps: profile.steps.values[stepCode],
-    embedding: decodeSection(profile.embedding, gather(profile.embedding, positions.embedding, bits)),
-    latent: decodeSection(profile.latent, gather(profile.latent, positions.latent, bits)),
+    embedding: decodeSection(profile.embedding, gather(profile.embedding, positions.embedding, ties.embedding, bits)),
+    latent: decodeSection(profile.latent, gather(profile.latent, positions.latent, ties.latent, bits)),
   };
 }
 
 export function encodePrefixed(profile: Profile, input: KeyInput): string {
-  const { positions } = prefixedLayout(profile);
+  const { positions, ties } = prefixedLayout(profile);
   const stepCode = stepsCode(profile.steps, input.steps);
   const embedding = encodeSection(profile.embedding, checkedArray(profile.embedding, input.embedding));
   const latent = encodeSection(profile.latent, checkedArray(profile.latent, input.latent));
   const bits = new Uint8Array(profile.bits);
   for (let b = 0; b < positions.steps.length; b++) bits[positions.steps[b]] = (stepCode >>> b) & 1;
-  scatter(profile.embedding, positions.embedding, embedding, bits);
-  scatter(profile.latent, positions.latent, latent, bits);
+  scatter(profile.embedding, positions.embedding, ties.embedding, embedding, bits);
+  scatter(profile.latent, positions.latent, ties.latent, latent, bits);
   return profile.prefix + bitsToPayload(bits);
 }

@@ -6,20 +6,34 @@ export const STRIDES = ['page', 'book', 'shelf', 'wall'] as const;
 export type Stride = (typeof STRIDES)[number];
 
 /**
- * Where each code bit of a prefixed profile sits in the key's order index (the payload read as one base-64 number,
- * last character least significant). Index bits, least significant first:
- *   page  region: the latent's lower bit planes (plane 1 = second most significant bit of every value, then plane 2…)
- *   book  region: the latent's top bit plane
- *   shelf region: the embedding's bit planes, most significant first
+ * How a prefixed profile's key (its order index: the payload read as one base-64 number, last character least
+ * significant) maps to codes. Two parts:
+ *
+ * Ties. Each array section's stored values are split into groups — the latent into tiles of g×g positions × all
+ * channels, the embedding into tokens (all dimensions of one token) — and each group has a lead. The key holds the
+ * lead's code as is and every other member's code XOR the lead's. So flipping one stored bit of a lead flips that
+ * bit plane in every value of its group (a patch of noise, or a whole token, moves together), while random keys still
+ * decode to independent uniform codes (XOR with an independent uniform code is uniform), and the map stays a
+ * bijection (XOR with the untouched lead undoes itself). Values whose code is one bit wider (the widened values that
+ * round the payload to whole characters) are their own singleton groups.
+ *
+ * Positions. Index bits, least significant first:
+ *   page  region: the latent leads' lower bit planes (plane 1 = second most significant, then plane 2 …)
+ *   book  region: the latent leads' top plane, then the latent members' planes (top first)
+ *   shelf region: the embedding leads' lower planes, their top plane, then the members' planes (top first)
  *   wall  region: the step code, least significant bit first
- * So +1 (next) flips the second bit of one latent value (a local, visible change; the carry reaches a second value
- * only every other step), `book` moves flip a latent top bit, `shelf` moves nudge the prompt embedding with the
- * noise unchanged, and `wall` moves change the step count only. Within a plane, values are visited in a spread
- * order (see spreadOrder), so the latent value that changes most often is mid-image.
+ * So next (+1 page) moves one latent tile by a quarter of the distribution in every value (plane 1), book moves a
+ * tile by half (its top plane), shelf moves one token's whole state by a quarter, wall changes the step count; the
+ * measurements behind this choice are in docs/keyspace-measurements.md (a single value's bit, the earlier design,
+ * changed nothing a person could see).
+ * Within a plane, groups (and members) are visited in a spread order (see spreadOrder), starting mid-image / at the
+ * first token after BOS.
  */
 export interface PrefixedLayout {
   /** For each section, the index position of each stored value's code bit: positions[offset(i) + bit]. */
   readonly positions: { steps: Int32Array; embedding: Int32Array; latent: Int32Array };
+  /** For each array section and stored ordinal: the ordinal of its group's lead, or -1 (a lead or a singleton). */
+  readonly ties: { embedding: Int32Array; latent: Int32Array };
   /** Index bit position where each stride's region starts (absent when the region is empty). */
   readonly strides: Partial<Record<Stride, number>>;
 }
@@ -40,8 +54,42 @@ export function bitOffset(section: ArraySection, i: number): number {
   return i * section.coding.bits + Math.min(i, section.widened.count);
 }
 
+/**
+ * Codes as the key holds them ↔ codes of the values: each tied member's code XOR its lead's. Leads are untouched, so
+ * the same call converts both ways (in place).
+ */
+export function applyTies(codes: Uint32Array, ties: Int32Array): void {
+  for (let i = 0; i < ties.length; i++) if (ties[i] >= 0) codes[i] ^= codes[ties[i]];
+}
+
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
+}
+
+/** A bijection on 0..n-1 that starts at `start` and jumps far between consecutive entries (golden-ratio step). */
+function spread(n: number, start: number): Int32Array {
+  const order = new Int32Array(n);
+  if (n === 0) return order;
+  let step = Math.max(1, Math.round(n * 0.6180339887));
+  while (gcd(step, n) !== 1) step++;
+  for (let k = 0; k < n; k++) order[k] = (start + k * step) % n;
+  return order;
+}
+
+/** Flat index where a change shows most: the latent's spatial centre (first channel), the embedding's token 1. */
+function centreFlat(section: ArraySection): number {
+  const shape = section.shape;
+  const w = shape[shape.length - 1];
+  const h = shape.length > 1 ? shape[shape.length - 2] : 1;
+  if (section.kind === 'embedding') return Math.min(1, h - 1) * w + (w >> 1);
+  return shape.length > 1 ? (h >> 1) * w + (w >> 1) : w >> 1;
+}
+
+/** Ordinal (index into `stored`) of the first stored value at or after a flat index, wrapping to 0. */
+function ordinalAt(section: ArraySection, flat: number): number {
+  let i = 0;
+  while (i < section.stored.length && section.stored[i] < flat) i++;
+  return i % Math.max(1, section.stored.length);
 }
 
 /**
@@ -50,25 +98,79 @@ function gcd(a: number, b: number): number {
  * later tokens are often padding).
  */
 export function spreadOrder(section: ArraySection): Int32Array {
+  return spread(section.stored.length, ordinalAt(section, centreFlat(section)));
+}
+
+/** Side of a latent tile: about an eighth of the latent's smaller side (2 for 16×16, 8 for SD's 64×64), at least 1. */
+export function latentTile(section: ArraySection): number {
+  const s = section.shape;
+  const h = s.length > 1 ? s[s.length - 2] : 1;
+  const w = s[s.length - 1];
+  return Math.max(1, Math.round(Math.min(h, w) / 8));
+}
+
+/** Group key of a flat index: latent tiles of g×g positions across all channels, embedding tokens (rows). */
+function groupOfFlat(section: ArraySection): (flat: number) => number {
+  const s = section.shape;
+  const w = s[s.length - 1];
+  if (section.kind === 'embedding') return (flat) => Math.floor(flat / w);
+  const h = s.length > 1 ? s[s.length - 2] : 1;
+  const g = latentTile(section);
+  const tilesX = Math.ceil(w / g);
+  // leading dimensions (batch, channels) are folded in: a tile spans them all
+  return (flat) => {
+    const p = flat % (h * w);
+    return Math.floor(Math.floor(p / w) / g) * tilesX + Math.floor((p % w) / g);
+  };
+}
+
+export interface Groups {
+  /** Lead ordinal of each group, groups in visiting (spread) order. */
+  leads: Int32Array;
+  /** Non-lead ordinals, visited in spread order of their groups, then by position within the group. */
+  members: Int32Array;
+  /** Per stored ordinal, its lead's ordinal, or -1. */
+  ties: Int32Array;
+}
+
+/** The section's groups: widened values are singletons; a group's lead is its first stored value (lowest flat). */
+export function groupsOf(section: ArraySection): Groups {
   const n = section.stored.length;
-  const order = new Int32Array(n);
-  if (n === 0) return order;
-  const shape = section.shape;
-  const w = shape[shape.length - 1];
-  const h = shape.length > 1 ? shape[shape.length - 2] : 1;
-  const centreFlat =
-    section.kind === 'embedding'
-      ? Math.min(1, h - 1) * w + (w >> 1)
-      : shape.length > 1
-        ? (h >> 1) * w + (w >> 1)
-        : w >> 1;
-  let centre = 0;
-  while (centre < n && section.stored[centre] < centreFlat) centre++;
-  centre %= n;
-  let step = Math.max(1, Math.round(n * 0.6180339887));
-  while (gcd(step, n) !== 1) step++;
-  for (let k = 0; k < n; k++) order[k] = (centre + k * step) % n;
-  return order;
+  const groupOf = groupOfFlat(section);
+  const byGroup = new Map<number, number[]>();
+  const singles: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i < section.widened.count) singles.push(i);
+    else {
+      const g = groupOf(section.stored[i]);
+      const list = byGroup.get(g);
+      if (list) list.push(i);
+      else byGroup.set(g, [i]);
+    }
+  }
+  // groups (singletons first, in flat order) visited in a spread order starting at the group of the centre value
+  const groups: number[][] = [
+    ...singles.map((i) => [i]),
+    ...[...byGroup.keys()].sort((a, b) => a - b).map((g) => byGroup.get(g) as number[]),
+  ];
+  const centre = ordinalAt(section, centreFlat(section));
+  const startGroup = Math.max(
+    0,
+    groups.findIndex((list) => list.includes(centre)),
+  );
+  const order = spread(groups.length, startGroup);
+  const leads = new Int32Array(groups.length);
+  const members: number[] = [];
+  const ties = new Int32Array(n).fill(-1);
+  order.forEach((gi, k) => {
+    const [lead, ...rest] = groups[gi];
+    leads[k] = lead;
+    for (const m of rest) {
+      ties[m] = lead;
+      members.push(m);
+    }
+  });
+  return { leads, members: Int32Array.from(members), ties };
 }
 
 function buildLayout(profile: Profile): PrefixedLayout {
@@ -78,25 +180,31 @@ function buildLayout(profile: Profile): PrefixedLayout {
     embedding: new Int32Array(bitOffset(embedding, embedding.stored.length)),
     latent: new Int32Array(bitOffset(latent, latent.stored.length)),
   };
+  const lat = groupsOf(latent);
+  const emb = groupsOf(embedding);
   const strides: Partial<Record<Stride, number>> = { page: 0 };
   let next = 0;
-  const place = (section: ArraySection, target: Int32Array, firstPlane: number, lastPlane: number): void => {
-    const order = spreadOrder(section);
-    for (let plane = firstPlane; plane <= lastPlane; plane++) {
-      for (let k = 0; k < order.length; k++) {
-        const i = order[k];
-        const width = widthOf(section, i);
-        if (plane < width) target[bitOffset(section, i) + (width - 1 - plane)] = next++;
-      }
+  /** Gives the next index bits to plane `plane` (0 = most significant) of each listed value that has it. */
+  const place = (section: ArraySection, target: Int32Array, values: Int32Array, plane: number): void => {
+    for (const i of values) {
+      const width = widthOf(section, i);
+      if (plane < width) target[bitOffset(section, i) + (width - 1 - plane)] = next++;
     }
   };
   const maxWidth = (s: ArraySection) => (s.widened.count > 0 ? s.widened.coding.bits : s.coding.bits);
-  place(latent, positions.latent, 1, maxWidth(latent) - 1);
-  if (latent.stored.length > 0) strides.book = next;
-  place(latent, positions.latent, 0, 0);
+  /** A section's region: its leads' lower planes, the leads' top plane, then the members' planes (top first). */
+  const region = (section: ArraySection, target: Int32Array, groups: Groups, after?: () => void): void => {
+    for (let plane = 1; plane < maxWidth(section); plane++) place(section, target, groups.leads, plane);
+    after?.();
+    place(section, target, groups.leads, 0);
+    for (let plane = 0; plane < maxWidth(section); plane++) place(section, target, groups.members, plane);
+  };
+  region(latent, positions.latent, lat, () => {
+    if (latent.stored.length > 0) strides.book = next;
+  });
   if (embedding.stored.length > 0) strides.shelf = next;
-  place(embedding, positions.embedding, 0, maxWidth(embedding) - 1);
+  region(embedding, positions.embedding, emb);
   if (steps.bits > 0) strides.wall = next;
   for (let b = 0; b < steps.bits; b++) positions.steps[b] = next++;
-  return { positions, strides };
+  return { positions, ties: { embedding: emb.ties, latent: lat.ties }, strides };
 }

@@ -18,7 +18,7 @@ import {
   randomKey,
   sdLobProfile,
 } from '../../keyspace/index.ts';
-import { spreadOrder } from '../../keyspace/layout.ts';
+import { groupsOf, latentTile, spreadOrder } from '../../keyspace/layout.ts';
 import { registry, SMALL_JSON, small, synth } from './helpers.ts';
 
 const parse = (text: string) => parseKey(text, registry);
@@ -92,40 +92,58 @@ describe('strides of an emoji-shaped profile', () => {
     const k = keyWithClearBit(synth, strideBitOf(synth, stride));
     return [decode(k), decode(offsetKey(parse(k), 1n, stride))];
   };
+  const latentCode = (v: number) => synth.latent.coding.encode(v, 0);
+  /** The centre tile of the synth latent: rows 8–9, columns 8–9, all 4 channels. */
+  const centreTile = [0, 1, 2, 3].flatMap((c) =>
+    [8 * 16 + 8, 8 * 16 + 9, 9 * 16 + 8, 9 * 16 + 9].map((p) => c * 256 + p),
+  );
 
   it('offers page, book, shelf and wall, each a power of two pages, coarsest last', () => {
     expect(availableStrides(synth)).toEqual(['page', 'book', 'shelf', 'wall']);
     const bits = (['page', 'book', 'shelf', 'wall'] as const).map((s) => strideBitOf(synth, s));
-    expect(bits).toEqual([0, 3 * 1024, 4 * 1024, 4 * 1024 + 4 * 1023]);
+    // page: 64 tile leads × planes 1–3; book: the leads' top plane, then the 960 members' 4 planes
+    expect(bits).toEqual([0, 3 * 64, 4 * 1024, 4 * 1024 + 4 * 1023]);
   });
 
-  it('page (next) changes the second bit of one latent value, mid-image, nothing else', () => {
+  it('page (next) moves the second bit of every value of one latent tile (2×2 positions × 4 channels), mid-image', () => {
     const [a, b] = step('page');
     expect(b.steps).toBe(a.steps);
     expect(changed(a.embedding, b.embedding)).toEqual([]);
-    expect(changed(a.latent, b.latent)).toEqual([8 * 16 + 8]); // channel 0, row 8, column 8
-    const table = synth.latent.coding;
-    const code = (v: number) => table.encode(v, 0);
-    expect(code(b.latent[136]) - code(a.latent[136])).toBe(4); // bit 2 of a 4-bit code
+    expect(changed(a.latent, b.latent).sort((x, y) => x - y)).toEqual(centreTile.sort((x, y) => x - y));
+    for (const i of centreTile) expect(latentCode(a.latent[i]) ^ latentCode(b.latent[i])).toBe(4); // bit 2 of 4
   });
 
-  it('book flips the top bit of one latent value: its sign changes', () => {
+  it('book flips the top bit of every value of one latent tile: their signs change', () => {
     const [a, b] = step('book');
     expect(changed(a.embedding, b.embedding)).toEqual([]);
     const diff = changed(a.latent, b.latent);
-    expect(diff).toHaveLength(1);
-    expect(Math.sign(a.latent[diff[0]])).toBe(-Math.sign(b.latent[diff[0]]));
+    expect(diff).toHaveLength(16);
+    for (const i of diff) {
+      expect(latentCode(a.latent[i]) ^ latentCode(b.latent[i])).toBe(8);
+      expect(Math.sign(a.latent[i])).toBe(-Math.sign(b.latent[i]));
+    }
   });
 
-  it('shelf keeps the latent and nudges the prompt embedding; wall changes only the step count', () => {
+  it('shelf keeps the latent and moves the second bit of every dimension of token 1; wall changes only the steps', () => {
     const [a, b] = step('shelf');
     expect(changed(a.latent, b.latent)).toEqual([]);
-    expect(changed(a.embedding, b.embedding)).toHaveLength(1);
+    expect(changed(a.embedding, b.embedding)).toEqual(Array.from({ length: 64 }, (_, d) => 64 + d));
+    const code = (v: number, i: number) => synth.embedding.coding.encode(v, i);
+    for (let i = 64; i < 128; i++) expect(code(a.embedding[i], i) ^ code(b.embedding[i], i)).toBe(4);
     expect(b.steps).toBe(a.steps);
     const [c, d] = step('wall');
     expect(changed(c.latent, d.latent)).toEqual([]);
     expect(changed(c.embedding, d.embedding)).toEqual([]);
     expect(synth.steps.values.indexOf(d.steps) - synth.steps.values.indexOf(c.steps)).toBe(1);
+  });
+
+  it('one bit of a tied member changes that value alone', () => {
+    // the lowest bit of the member region (just past the leads' top plane) belongs to one member value
+    const bit = strideBitOf(synth, 'book') + 64;
+    const k = keyWithClearBit(synth, bit);
+    const [a, b] = [decode(k), decode(offsetKey(parse(k), 1n << BigInt(bit)))];
+    expect(changed(a.latent, b.latent)).toHaveLength(1);
+    expect(changed(a.embedding, b.embedding)).toEqual([]);
   });
 
   it('a profile with a single step count has no wall stride', () => {
@@ -180,5 +198,52 @@ describe('spread order within a bit plane', () => {
     }
     expect(synth.latent.stored[spreadOrder(synth.latent)[0]]).toBe(8 * 16 + 8);
     expect(synth.embedding.stored[spreadOrder(synth.embedding)[0]]).toBe(64 + 32);
+  });
+});
+
+describe('tied groups', () => {
+  it('tile the latent (2×2 positions × all channels for 16×16) and group the embedding by token', () => {
+    expect(latentTile(synth.latent)).toBe(2);
+    const lat = groupsOf(synth.latent);
+    expect(lat.leads).toHaveLength(64);
+    expect(lat.members).toHaveLength(1024 - 64);
+    for (const m of lat.members) {
+      const [f, l] = [synth.latent.stored[m], synth.latent.stored[lat.ties[m]]];
+      expect(Math.floor((f % 256) / 32)).toBe(Math.floor((l % 256) / 32)); // same pair of rows
+      expect(Math.floor((f % 16) / 2)).toBe(Math.floor((l % 16) / 2)); // same pair of columns
+    }
+    expect(synth.latent.stored[lat.leads[0]]).toBe(8 * 16 + 8); // the centre tile first
+    const emb = groupsOf(synth.embedding);
+    expect(emb.leads).toHaveLength(16);
+    for (const m of emb.members)
+      expect(Math.floor(synth.embedding.stored[m] / 64)).toBe(Math.floor(synth.embedding.stored[emb.ties[m]] / 64));
+    expect(Math.floor(synth.embedding.stored[emb.leads[0]] / 64)).toBe(1); // token 1 first
+  });
+
+  it('leave widened values (one bit more) alone, and every value is a lead or tied to one lead', () => {
+    for (const section of [small.latent, small.embedding, synth.latent, synth.embedding]) {
+      const g = groupsOf(section);
+      expect(g.leads.length + g.members.length).toBe(section.stored.length);
+      expect(new Set([...g.leads, ...g.members]).size).toBe(section.stored.length);
+      for (const lead of g.leads) expect(g.ties[lead]).toBe(-1);
+      for (const m of g.members) {
+        expect(g.leads).toContain(g.ties[m]);
+        expect(m).toBeGreaterThanOrEqual(section.widened.count);
+        expect(g.ties[m]).toBeGreaterThanOrEqual(section.widened.count);
+      }
+    }
+    expect(small.latent.widened.count).toBe(5);
+    expect(latentTile(small.latent)).toBe(1); // 3×3: one position, both channels
+  });
+
+  it('keep random keys uniform: the latent codes of random keys spread evenly over all 16 codes', () => {
+    const counts = new Array(16).fill(0);
+    for (let seed = 0; seed < 8; seed++) {
+      const d = decode(randomKey(synth, seed));
+      for (const v of d.latent) counts[synth.latent.coding.encode(v, 0)]++;
+    }
+    // 8192 draws, 512 expected per code: a chi-square over 15 degrees of freedom stays far below 50
+    const chi = counts.reduce((s, c) => s + (c - 512) ** 2 / 512, 0);
+    expect(chi).toBeLessThan(50);
   });
 });

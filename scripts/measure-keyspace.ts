@@ -19,6 +19,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
+import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import {
   type CodingSpec,
@@ -36,7 +38,8 @@ import {
   type Stride,
 } from '../keyspace/index.ts';
 import { defaultModelDir, encodeText, loadModel, type Model, renderKey, searchKey } from '../pipeline/index.ts';
-import { cosine, imageEmbeds } from '../pipeline/search.ts';
+import { SeededRandom } from '../pipeline/prng.ts';
+import { cosine, defaultSteps, imageEmbeds } from '../pipeline/search.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -290,26 +293,117 @@ if (parts.has('strides')) {
 // ---------------------------------------------------------------------------------------------------------------
 // 2. codings
 
+/** Real training images (data/emoji64.npz: one deflated uint8 .npy [N, 64, 64, 3]), or null when absent. */
+function realImages(): Image[] | null {
+  const path = join(process.cwd(), 'data', 'emoji64.npz');
+  if (!existsSync(path)) return null;
+  const zip = readFileSync(path);
+  // the first local file header: method at 8, compressed size at 18, name and extra lengths at 26 and 28
+  if (zip.readUInt32LE(0) !== 0x04034b50) throw new Error(`${path}: not a zip file`);
+  const method = zip.readUInt16LE(8);
+  const size = zip.readUInt32LE(18);
+  const start = 30 + zip.readUInt16LE(26) + zip.readUInt16LE(28);
+  const raw = zip.subarray(start, start + size);
+  const npy = method === 8 ? inflateRawSync(raw) : raw;
+  const headerLen = npy[6] === 1 ? npy.readUInt16LE(8) : npy.readUInt32LE(8);
+  const headerStart = npy[6] === 1 ? 10 : 12;
+  const header = npy.subarray(headerStart, headerStart + headerLen).toString('latin1');
+  const shape = /'shape': \((\d+), (\d+), (\d+), (\d+)\)/.exec(header);
+  if (!header.includes("'|u1'") || !shape) throw new Error(`${path}: expected uint8 [N, H, W, 3], got ${header}`);
+  const [n, h, w] = [Number(shape[1]), Number(shape[2]), Number(shape[3])];
+  const data = npy.subarray(headerStart + headerLen);
+  return Array.from({ length: n }, (_, i) => ({
+    rgb: new Uint8Array(data.buffer, data.byteOffset + i * h * w * 3, h * w * 3),
+    width: w,
+    height: h,
+  }));
+}
+
+/** image_embeds of many images, batched (the same 8-bit → [-1, 1] CHW mapping as pipeline/search.ts). */
+async function embedBatch(images: Image[]): Promise<Float32Array[]> {
+  const encoder = await model.imageEncoder();
+  if (!encoder) throw new Error(`${model.name} has no image_encoder`);
+  const out: Float32Array[] = [];
+  for (let b = 0; b < images.length; b += 64) {
+    const batch = images.slice(b, b + 64);
+    const { width, height } = batch[0];
+    const plane = width * height;
+    const chw = new Float32Array(batch.length * 3 * plane);
+    batch.forEach((img, k) => {
+      for (let p = 0; p < plane; p++)
+        for (let ch = 0; ch < 3; ch++) chw[(k * 3 + ch) * plane + p] = (img.rgb[p * 3 + ch] / 255) * 2 - 1;
+    });
+    const res = await encoder.session.run({
+      pixel_values: new ort.Tensor('float32', chw, [batch.length, 3, height, width]),
+    });
+    const e = res.image_embeds.data as Float32Array;
+    const dim = e.length / batch.length;
+    for (let k = 0; k < batch.length; k++) out.push(Float32Array.from(e.subarray(k * dim, (k + 1) * dim)));
+  }
+  return out;
+}
+
+/** Mean |Δ| between horizontally and vertically adjacent samples (0..255): noise is rough, emoji are flat. */
+function roughness(img: Image): number {
+  const { width: w, height: h, rgb } = img;
+  let sum = 0;
+  let count = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        const v = rgb[3 * (y * w + x) + c];
+        if (x + 1 < w) {
+          sum += Math.abs(v - rgb[3 * (y * w + x + 1) + c]);
+          count++;
+        }
+        if (y + 1 < h) {
+          sum += Math.abs(v - rgb[3 * ((y + 1) * w + x) + c]);
+          count++;
+        }
+      }
+    }
+  }
+  return sum / count;
+}
+
+const maxCosine = (e: Float32Array, pool: Float32Array[]) => pool.reduce((m, t) => Math.max(m, cosine(e, t)), -1);
+
+/** Every 7th real training image (the reference set for "nearest real image") and its image_embeds, once. */
+let referenceSet: { images: Image[]; embeds: Float32Array[] } | null = null;
+async function reference(): Promise<{ images: Image[]; embeds: Float32Array[] } | null> {
+  if (referenceSet) return referenceSet;
+  const reals = realImages();
+  if (!reals) return null;
+  const images = reals.filter((_, i) => i % 7 === 0);
+  referenceSet = { images, embeds: await embedBatch(images) };
+  return referenceSet;
+}
+
 if (parts.has('codings')) {
   const nScore = Number(args['score-keys']);
   const pool = captionPool();
-  const poolEmbeds: Float32Array[] = [];
-  if (pool) {
-    log(`codings: text_embeds of ${pool.length} canonical captions`);
-    for (const c of pool) poolEmbeds.push((await encodeText(model, c)).textEmbeds as Float32Array);
-  } else {
-    log('codings: data/emoji64.json missing (pipeline/train/data.py builds it): contact sheet only, no score');
-  }
-  const bestCaption = async (img: Image): Promise<{ cos: number; caption: string }> => {
-    const e = await embedImage(img);
-    let best = -2;
-    let at = 0;
-    poolEmbeds.forEach((t, i) => {
-      const c = cosine(e, t);
-      if (c > best) [best, at] = [c, i];
-    });
-    return { cos: best, caption: pool?.[at] ?? '' };
+  const reals = realImages();
+  if (!pool || !reals) throw new Error('codings needs data/emoji64.json and .npz (pipeline/train/data.py builds them)');
+  log(`codings: text_embeds of ${pool.length} canonical captions, image_embeds of real images`);
+  const captionEmbeds: Float32Array[] = [];
+  for (const c of pool) captionEmbeds.push((await encodeText(model, c)).textEmbeds as Float32Array);
+  // every 7th real image is the reference set, every 7th from offset 3 (first nScore) the real probe set
+  const realProbe = reals.filter((_, i) => i % 7 === 3).slice(0, nScore);
+  const referenceEmbeds = (await reference())?.embeds ?? [];
+
+  /** The numbers of one set of images: caption match (the model card's measure), realism, roughness. */
+  const score = async (imgs: Image[]) => {
+    const embeds = await embedBatch(imgs);
+    return {
+      bestCaption: embeds.map((e) => maxCosine(e, captionEmbeds)),
+      nearestReal: embeds.map((e) => maxCosine(e, referenceEmbeds)),
+      roughness: imgs.map(roughness),
+    };
   };
+  const realScores = await score(realProbe);
+  // the model card's emoji-likeness: the share of images whose best caption cosine reaches real images' 10th percentile
+  const threshold = summary(realScores.bestCaption).p10;
+
   // Minifloats of the same width as the shipped quantiles (sign, 2 exponent bits, 1 mantissa bit, with zero and
   // subnormals: ±{0, 0.25, 0.5, 0.75, 1, 1.5, 2, 3}, about the span of both sections' values), and the seed
   // project's own 15-bit minifloats (bias 4 for the prompt, 1 for the latent).
@@ -327,78 +421,96 @@ if (parts.has('codings')) {
     ['quantile (shipped)', model.profile],
     ['minifloat, same width', variant('emoji-mf', { embedding: () => mf4, latent: () => mf4 })],
     ["minifloat, seed's 15-bit", variant('emoji-seedmf', { embedding: () => seedEmb, latent: () => seedLat })],
+    ['quantile latent + minifloat embedding (same width)', variant('emoji-mfemb', { embedding: () => mf4 })],
+    ['minifloat latent (same width) + quantile embedding', variant('emoji-mflat', { latent: () => mf4 })],
   ];
-  const mfValues = Array.from({ length: 16 }, (_, c) => codingOf(codings[1][1], 'latent', 99).decode(c, 0));
-  results.minifloatSameWidthValues = mfValues;
+  results.minifloatSameWidthValues = Array.from({ length: 16 }, (_, c) =>
+    codingOf(codings[1][1], 'latent', 99).decode(c, 0),
+  );
   const sheet: Image[][] = [];
-  const scores: Record<string, unknown> = {};
-  const line = (name: string, p: Profile | null, cs: number[], caps: string[]) => {
-    const s = summary(cs);
-    scores[name] = { profileBits: p?.bits ?? null, bestCaptionCosine: s, examples: caps.slice(0, 8) };
-  };
+  const rows: [string, number | null, Awaited<ReturnType<typeof score>>][] = [];
   for (const [name, profile] of codings) {
     const m = withProfile(profile);
-    const cs: number[] = [];
-    const caps: string[] = [];
     const imgs: Image[] = [];
-    for (let i = 0; i < nScore; i++) {
-      const img = await render(m, randomKey(profile, BigInt(1000 + i)));
-      imgs.push(img);
-      if (pool) {
-        const b = await bestCaption(img);
-        cs.push(b.cos);
-        caps.push(b.caption);
-      }
-    }
+    for (let i = 0; i < nScore; i++) imgs.push(await render(m, randomKey(profile, BigInt(1000 + i))));
     sheet.push(imgs.slice(0, 16));
-    line(name, profile, cs, caps);
+    rows.push([name, profile.bits, await score(imgs)]);
     log(`  ${name}: ${renders} renders`);
   }
-  if (pool) {
-    // the ceiling: keys of real captions (prompt search, seeded latent), same renderer and scoring
-    const cs: number[] = [];
-    const imgs: Image[] = [];
-    for (let i = 0; i < nScore; i++) {
-      const caption = pool[(i * 7919) % pool.length];
-      const { key } = await searchKey(model, caption, { seed: i });
-      const img = await render(model, key);
-      imgs.push(img);
-      cs.push(cosine(await embedImage(img), poolEmbeds[pool.indexOf(caption)]));
-    }
-    sheet.push(imgs.slice(0, 16));
-    const s = summary(cs);
-    scores['prompt keys (own caption)'] = { bestCaptionCosine: s };
-    const best: number[] = [];
-    for (const img of imgs) best.push((await bestCaption(img)).cos);
-    scores['prompt keys (best caption)'] = { bestCaptionCosine: summary(best) };
+  // for reference: keys of real captions (prompt search, seeded latent), same renderer and scoring
+  const prompted: Image[] = [];
+  for (let i = 0; i < nScore; i++) {
+    const { key } = await searchKey(model, pool[(i * 7919) % pool.length], { seed: i });
+    prompted.push(await render(model, key));
   }
-  // a 4×4 block per coding, side by side
+  sheet.push(prompted.slice(0, 16));
+  rows.push(['prompt keys (reference)', null, await score(prompted)]);
+  rows.push(['real training images (reference)', null, realScores]);
+
+  // The coding must also carry a prompt: the same caption + seeded latent encoded under each coding, scored by the
+  // caption's own cosine and whether it ranks in the top 10 of all captions (the model card's R-precision rule).
+  const fidelity: { name: string; own: Summary; top10: number }[] = [];
+  const [c, h, w] = model.shapes.latent;
+  const steps = defaultSteps(model);
+  const captions = Array.from({ length: nScore }, (_, i) => (i * 7919 + 101) % pool.length);
+  const hidden: Float32Array[] = [];
+  for (const ci of captions) hidden.push((await encodeText(model, pool[ci])).hidden);
+  for (const [name, profile] of codings.slice(0, 4)) {
+    const m = withProfile(profile);
+    const own: number[] = [];
+    let top10 = 0;
+    for (let i = 0; i < nScore; i++) {
+      const latent = new SeededRandom(BigInt(i)).normals(c * h * w);
+      const key = encodeKey(profile, { steps, embedding: hidden[i], latent });
+      const e = await embedImage(await render(m, key));
+      const sims = captionEmbeds.map((t) => cosine(e, t));
+      const mine = sims[captions[i]];
+      own.push(mine);
+      if (sims.filter((x) => x > mine).length < 10) top10++;
+    }
+    fidelity.push({ name, own: summary(own), top10: top10 / nScore });
+    log(`  prompt fidelity, ${name}: ${renders} renders`);
+  }
+  results.promptFidelity = { keys: nScore, steps, fidelity };
+  // a 4×4 block per coding, three blocks side by side per band
   const rowsOut: (Image | null)[][] = [];
-  for (let r = 0; r < 4; r++) {
-    const row: (Image | null)[] = [];
-    sheet.forEach((imgs, b) => {
-      if (b > 0) row.push(null);
-      for (let c = 0; c < 4; c++) row.push(imgs[r * 4 + c] ?? null);
-    });
-    rowsOut.push(row);
+  for (let band = 0; band < sheet.length; band += 3) {
+    if (band > 0) rowsOut.push([]);
+    for (let r = 0; r < 4; r++) {
+      const row: (Image | null)[] = [];
+      sheet.slice(band, band + 3).forEach((imgs, b) => {
+        if (b > 0) row.push(null);
+        for (let c = 0; c < 4; c++) row.push(imgs[r * 4 + c] ?? null);
+      });
+      rowsOut.push(row);
+    }
   }
   await grid(rowsOut, 2, join(outDir, 'keyspace-codings.png'));
-  const metricsPath = join(process.cwd(), 'docs', 'model', 'metrics.json');
-  let threshold: number | null = null;
-  if (existsSync(metricsPath)) {
-    threshold = JSON.parse(readFileSync(metricsPath, 'utf8'))?.emoji_likeness?.threshold_real_p10 ?? null;
-  }
-  results.codings = { keys: nScore, captions: pool?.length ?? 0, threshold, scores };
-  console.log(`\n### Codings (${nScore} random keys each; best-caption cosine over ${pool?.length ?? 0} captions)\n`);
-  console.log('| coding | key bits | mean best-caption cosine | median [p10, p90] |');
-  console.log('|---|---:|---:|---:|');
-  for (const [name, v] of Object.entries(scores) as [string, { profileBits?: number; bestCaptionCosine: Summary }][]) {
-    const s = v.bestCaptionCosine;
+  const table = rows.map(([name, bits, sc]) => ({
+    name,
+    bits,
+    nearestReal: summary(sc.nearestReal),
+    bestCaption: summary(sc.bestCaption),
+    emojiLike: sc.bestCaption.filter((c) => c >= threshold).length / sc.bestCaption.length,
+    roughness: summary(sc.roughness),
+  }));
+  results.codings = { keys: nScore, captions: pool.length, reference: referenceEmbeds.length, threshold, table };
+  console.log(
+    `\n### Codings (${nScore} random keys each; ${referenceEmbeds.length} real reference images, ${pool.length} captions)\n`,
+  );
+  console.log(
+    '| images | key bits | nearest real image (cosine) | best caption (cosine) | emoji-like (≥ real p10) | roughness |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const t of table) {
     console.log(
-      `| ${name} | ${v.profileBits ?? ''} | ${s.mean.toFixed(3)} | ${s.median.toFixed(3)} [${s.p10.toFixed(3)}, ${s.p90.toFixed(3)}] |`,
+      `| ${t.name} | ${t.bits ?? ''} | ${t.nearestReal.mean.toFixed(3)} [${t.nearestReal.p10.toFixed(3)}, ${t.nearestReal.p90.toFixed(3)}] | ${t.bestCaption.mean.toFixed(3)} | ${pct(t.emojiLike)} | ${f2(t.roughness.mean)} |`,
     );
   }
-  if (threshold !== null) console.log(`(docs/model/metrics.json emoji-likeness threshold: ${threshold.toFixed(3)})`);
+  console.log(`\n### Prompt keys under each coding (${nScore} captions, seeded latents, ${steps} steps)\n`);
+  console.log('| coding | own-caption cosine | caption in top 10 of all |');
+  console.log('|---|---:|---:|');
+  for (const f of fidelity) console.log(`| ${f.name} | ${f.own.mean.toFixed(3)} | ${pct(f.top10)} |`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -419,7 +531,9 @@ function bitSource(seed: number): () => number {
 
 if (parts.has('bits')) {
   const nPairs = Number(args.pairs);
-  const table: Record<string, Record<number, { mad: Summary; changed: Summary; bits: number; chars: number }>> = {};
+  type Row = { mad: Summary; changed: Summary; bits: number; chars: number; nearestReal: number; roughness: number };
+  const table: Record<string, Record<number, Row>> = {};
+  const ref = await reference();
   for (const section of ['latent', 'embedding'] as const) {
     table[section] = {};
     for (let bits = 2; bits <= 6; bits++) {
@@ -427,6 +541,7 @@ if (parts.has('bits')) {
       const m = withProfile(profile);
       const mad: number[] = [];
       const changed: number[] = [];
+      const firsts: Image[] = [];
       for (let i = 0; i < nPairs; i++) {
         const a = randomKey(profile, BigInt(5000 + i));
         const d = decodeKey(parseKey(a, m.registry));
@@ -441,24 +556,35 @@ if (parts.has('bits')) {
           values[flat] = coding.decode(coding.encode(values[flat], flat) ^ 1, flat);
         }
         const b = encodeKey(profile, { steps: d.steps, embedding: d.embedding, latent: d.latent, [section]: values });
-        const diff = pixelChange(await render(m, a), await render(m, b));
+        const first = await render(m, a);
+        firsts.push(first);
+        const diff = pixelChange(first, await render(m, b));
         mad.push(diff.mad);
         changed.push(diff.changed);
       }
-      table[section][bits] = { mad: summary(mad), changed: summary(changed), bits: profile.bits, chars: profile.chars };
+      // are random keys of this width still good images? (nearest real image, roughness)
+      const nearest = ref ? (await embedBatch(firsts)).map((e) => maxCosine(e, ref.embeds)) : [Number.NaN];
+      table[section][bits] = {
+        mad: summary(mad),
+        changed: summary(changed),
+        bits: profile.bits,
+        chars: profile.chars,
+        nearestReal: summary(nearest).mean,
+        roughness: summary(firsts.map(roughness)).mean,
+      };
       log(`  ${section} ${bits} bits: mad ${f2(summary(mad).mean)}, ${renders} renders`);
     }
   }
   results.bits = { pairs: nPairs, table };
   console.log(`\n### Lowest bit plane (${nPairs} key pairs per width; the other section as shipped)\n`);
   console.log(
-    '| section | bits/value | key bits | payload chars | mean abs diff | median [p10, p90] | pixels changed > 8 |',
+    '| section | bits/value | key bits | payload chars | mean abs diff | median [p10, p90] | pixels changed > 8 | random keys: nearest real | roughness |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [section, rows] of Object.entries(table)) {
     for (const [bits, t] of Object.entries(rows)) {
       console.log(
-        `| ${section} | ${bits} | ${t.bits} | ${t.chars} | ${f2(t.mad.mean)} | ${f2(t.mad.median)} [${f2(t.mad.p10)}, ${f2(t.mad.p90)}] | ${pct(t.changed.mean)} |`,
+        `| ${section} | ${bits} | ${t.bits} | ${t.chars} | ${f2(t.mad.mean)} | ${f2(t.mad.median)} [${f2(t.mad.p10)}, ${f2(t.mad.p90)}] | ${pct(t.changed.mean)} | ${t.nearestReal.toFixed(3)} | ${f2(t.roughness)} |`,
       );
     }
   }

@@ -60,7 +60,7 @@ async function postRender(url: string, key: string): Promise<number> {
 }
 
 export default async function (): Promise<{ title: string; markdown: string }> {
-  ensureBuild();
+  await ensureBuild();
   const cacheDir = mkdtempSync(join(tmpdir(), 'lob-bench-cache-'));
   const server = await startServer({ LOB_CACHE_DIR: cacheDir });
   const browser = await launchChromium();

@@ -47,7 +47,7 @@ async function shot(name: string): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  ensureBuild();
+  await ensureBuild();
   browser = await launchChromium();
   context = browser.context;
 }, 600_000);

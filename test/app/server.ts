@@ -8,9 +8,22 @@ import { buildIsStale, runNextBuild } from '../../bin/next-build.mjs';
 const root = resolve(import.meta.dirname, '../..');
 const nextBin = createRequire(import.meta.url).resolve('next/dist/bin/next');
 
-/** Runs `next build` when there is no build or a source file is newer than it (a minute or so on 2 cores). */
-export function ensureBuild(): void {
-  if (buildIsStale(root)) runNextBuild(root, 'pipe');
+const ANOTHER_BUILD = 'Another next build process is already running';
+
+/**
+ * Runs `next build` when there is no build or a source file is newer than it (a minute or so on 2 cores). When
+ * another run (a second test run in the same checkout) is building, waits for it and uses its build.
+ */
+export async function ensureBuild(): Promise<void> {
+  const deadline = Date.now() + 5 * 60_000;
+  while (buildIsStale(root)) {
+    try {
+      runNextBuild(root, 'pipe');
+    } catch (err) {
+      if (!(err as Error).message.includes(ANOTHER_BUILD) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  }
 }
 
 export function freePort(): Promise<number> {
@@ -54,7 +67,10 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
     } catch {
       // Not listening yet.
     }
-    if (Date.now() > deadline) throw new Error(`server did not become ready in 60 s:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error(`server did not become ready in 60 s:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   return {

@@ -102,7 +102,7 @@ def r_precision(img_emb, truth, pool_emb):
     return float((rank < TOP_K).float().mean()), sims.max(1).values
 
 
-def evaluate(unet_ckpt, steps, guidance):
+def evaluate(unet_ckpt, steps, guidance, n_captions=N_CAPTIONS):
     torch.manual_seed(0)
     model = Model(unet_ckpt)
     images, meta = D.load()
@@ -110,7 +110,7 @@ def evaluate(unet_ckpt, steps, guidance):
     pool = sorted({m["canonical"] for m in meta})
     pool_index = {c: i for i, c in enumerate(pool)}
     pool_emb = model.text_embeds(pool)
-    chosen = random.Random(4).sample(pool, N_CAPTIONS)
+    chosen = random.Random(4).sample(pool, n_captions)
     truth2 = torch.tensor([pool_index[c] for c in chosen for _ in range(2)])
 
     by_caption = {}
@@ -124,7 +124,7 @@ def evaluate(unet_ckpt, steps, guidance):
     gen = model.render(emb, noise, steps, guidance)
     gen_rp, gen_best = r_precision(model.image_embeds(gen), truth2, pool_emb)
 
-    n_rand = 2 * N_CAPTIONS
+    n_rand = 2 * n_captions
     rnd_emb = model.random_key_embedding(n_rand, 99)
     rnd_noise = torch.stack([key_noise(1000 + i, model.n_levels) for i in range(n_rand)])
     rnd = model.render(rnd_emb, rnd_noise, steps, guidance)
@@ -132,7 +132,7 @@ def evaluate(unet_ckpt, steps, guidance):
 
     threshold = float(torch.quantile(real_best, 0.10))
     metrics = {
-        "protocol": f"{N_CAPTIONS} canonical captions x 2 images, top-{TOP_K} of {len(pool)} canonical captions",
+        "protocol": f"{n_captions} canonical captions x 2 images, top-{TOP_K} of {len(pool)} canonical captions",
         "steps": steps, "guidance_scale": guidance,
         "r_precision": {"real": real_rp, "generated": gen_rp, "random_keys": rnd_rp,
                         "generated_over_real": gen_rp / real_rp if real_rp else None},
@@ -193,10 +193,11 @@ if __name__ == "__main__":
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--guidance", type=float, default=4.0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--captions", type=int, default=N_CAPTIONS)
     ap.add_argument("--out", default=os.path.join(OUT_DIR, "metrics.json"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    m = evaluate(args.unet, args.steps, args.guidance)
+    m = evaluate(args.unet, args.steps, args.guidance, args.captions)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(m, f, indent=1)

@@ -1,6 +1,7 @@
 """One command: rebuild the dataset, train every stage, export, evaluate, time, write the model card.
 
-Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 5 --unet-min 62]
+Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 9 --unet-min 58
+       --decoder-min 6]
        [--version 1.0.0] [--steps 16] [--guidance 4]
 """
 import argparse
@@ -23,15 +24,16 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--vae-min", default="8")
-    ap.add_argument("--clip-min", default="5")
-    ap.add_argument("--unet-min", default="62")
+    ap.add_argument("--clip-min", default="9")
+    ap.add_argument("--unet-min", default="58")
+    ap.add_argument("--decoder-min", default="6")
     ap.add_argument("--version", default="1.0.0")
     ap.add_argument("--steps", default="16")
     ap.add_argument("--guidance", default="4")
     a = ap.parse_args()
     run(PY, os.path.join(HERE, "data.py"), *([] if a.resume else ["--force"]))
     run(PY, os.path.join(HERE, "train.py"), "--stage", "all", "--vae-min", a.vae_min, "--clip-min", a.clip_min,
-        "--unet-min", a.unet_min, *(["--resume"] if a.resume else []))
+        "--unet-min", a.unet_min, "--decoder-min", a.decoder_min, *(["--resume"] if a.resume else []))
     run(PY, os.path.join(HERE, "export.py"), "--version", a.version, "--steps", a.steps, "--guidance", a.guidance)
     run(PY, os.path.join(HERE, "evaluate.py"), "--steps", a.steps, "--guidance", a.guidance)
     speed = subprocess.run(["node", os.path.join(HERE, "bench_speed.mjs"), "models/emoji", a.steps], cwd=ROOT,

@@ -310,6 +310,48 @@ def train_unet(minutes, resume, batch=64, lr=1e-3):
     log(f"unet: done, step {step}")
 
 
+
+def finetune_decoder(minutes, resume):
+    """Decoder-only fine-tuning after the UNet: the encoder (hence the latent space the UNet learned) stays
+    frozen, so this only sharpens the pictures. Decodes normalised latents exactly as the exported graph does."""
+    seed_all(SEED + 3)
+    x, _ = images_tensor()
+    ck = load_ckpt("vae")
+    if resume and ck.get("decoder_done"):
+        log("decoder: already fine-tuned")
+        return
+    ae = AutoEncoder()
+    ae.load_state_dict(ck["model"])
+    with torch.no_grad():
+        lat = torch.cat([ae.encode_norm(x[i:i + 256]) for i in range(0, x.shape[0], 256)])
+    opt = torch.optim.AdamW(ae.decoder.parameters(), lr=5e-4, weight_decay=0.0)
+    bud = Budget(minutes)
+    g = torch.Generator().manual_seed(SEED + 17)
+    step = 0
+    while bud.tick():
+        for pg in opt.param_groups:
+            pg["lr"] = bud.lr(5e-4)
+        idx = torch.randint(0, x.shape[0], (32,), generator=g)
+        zn = lat[idx] + 0.05 * torch.randn(lat[idx].shape, generator=g) / ae.lat_std.view(1, -1, 1, 1)
+        rec = ae.decode_norm(zn)
+        loss = (rec - x[idx]).abs().mean() + 0.5 * (rec - x[idx]).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            log(f"decoder step {step} loss {loss.item():.4f}")
+    ae.eval()
+    with torch.no_grad():
+        rec = torch.cat([ae.decode_norm(lat[i:i + 256]) for i in range(0, x.shape[0], 256)])
+        l1 = (rec - x).abs().mean().item()
+    log(f"decoder: done, {step} steps, recon L1 {ck.get('recon_l1', float('nan')):.4f} -> {l1:.4f}")
+    ck.update({"model": ae.state_dict(), "decoder_done": True, "decoder_steps": step,
+               "decoder_elapsed": bud.elapsed, "recon_l1_before_finetune": ck.get("recon_l1"), "recon_l1": l1})
+    save_ckpt("vae", ck)
+    save_grid(torch.cat([x[:16], rec[:16]]), os.path.join(RUNS, "samples", "vae_recon_finetuned.png"), 16)
+
+
 def save_grid(imgs, path, ncol):
     from PIL import Image
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -325,11 +367,12 @@ def save_grid(imgs, path, ncol):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "all"])
+    ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "decoder", "all"])
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--vae-min", type=float, default=7)
     ap.add_argument("--clip-min", type=float, default=5)
     ap.add_argument("--unet-min", type=float, default=75)
+    ap.add_argument("--decoder-min", type=float, default=6)
     args = ap.parse_args()
     torch.set_num_threads(2)
     os.makedirs(RUNS, exist_ok=True)
@@ -339,3 +382,5 @@ if __name__ == "__main__":
         train_clip(args.clip_min, args.resume)
     if args.stage in ("unet", "all"):
         train_unet(args.unet_min, args.resume)
+    if args.stage in ("decoder", "all"):
+        finetune_decoder(args.decoder_min, args.resume)

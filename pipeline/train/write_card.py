@@ -25,11 +25,12 @@ def pct(x):
     return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
-def main():
+def main(unet_ckpt):
     index = read_json(os.path.join(MODEL_DIR, "model_index.json"))["lob"]
     m = read_json(os.path.join(DOCS, "metrics.json"))
     speed = read_json(os.path.join(DOCS, "speed.json"))
-    ck = {k: torch.load(TR.ckpt_path(k)) for k in ("vae", "clip", "unet")}
+    ck = {k: torch.load(TR.ckpt_path(k)) for k in ("vae", "clip")}
+    ck["unet"] = torch.load(unet_ckpt)
     vocab = ck["clip"]["vocab_size"]
     clip = Clip(vocab)
     sizes = {g: os.path.getsize(os.path.join(MODEL_DIR, g, "model.onnx")) / 1e6
@@ -37,6 +38,12 @@ def main():
     rp = m["r_precision"]
     el = m["emoji_likeness"]
     minutes = {k: v["elapsed"] / 60 for k, v in ck.items()}
+    vae = ck["vae"]
+    decoder_row, recon = "", f"{vae['recon_l1']:.4f}"
+    if vae.get("decoder_done"):
+        decoder_row = (f"| decoder fine-tune (encoder frozen, so the UNet's latent space is unchanged) | "
+                       f"{vae['decoder_steps']} | {vae['decoder_elapsed'] / 60:.1f} |\n")
+        recon = f"{vae['recon_l1_before_finetune']:.4f} after the first stage, {vae['recon_l1']:.4f} after the fine-tune"
     card = f"""# emoji-ldm {index['version']} — the embedded default model
 
 A small text-to-image latent diffusion model in the Stable Diffusion family (text encoder, autoencoder, UNet with
@@ -53,7 +60,7 @@ ONNX layout (see docs/contracts.md). Output: 64×64 RGB emoji-style pictures.
   the packages' `emoji.json`, labels and tags from `emojibase-data` 17.0.0 (MIT).
 - The dataset is rebuilt by `pipeline/train/data.py` and is not committed.
 
-## Architecture (float32 ONNX, opset {17}, dynamic batch)
+## Architecture (float32 ONNX, opset 17, dynamic batch)
 | part | what | parameters | ONNX size |
 |---|---|---|---|
 | tokenizer | lowercase WordPiece, {vocab} tokens learned from the captions, every character included (misspellings fall back to subwords), `[CLS] … [SEP]`, pad/truncate to T = 16 | – | – |
@@ -75,8 +82,8 @@ Sampler: DDIM, eta 0, `timestep_spacing` "trailing"; defaults {index['default_st
 | autoencoder (L1 + ½ L2, latent noise 0.05, batch 32) | {ck['vae']['step']} | {minutes['vae']:.1f} |
 | CLIP-style text + image encoders (batch 256, multi-positive InfoNCE) | {ck['clip']['step']} | {minutes['clip']:.1f} |
 | UNet (batch 64, AdamW 1e-3 cosine, EMA) | {ck['unet']['step']} | {minutes['unet']:.1f} |
-
-Autoencoder reconstruction L1 on the training images: {ck['vae'].get('recon_l1', float('nan')):.4f} (pixels in [-1, 1]).
+{decoder_row}
+Autoencoder reconstruction L1 on the training images (pixels in [-1, 1]): {recon}.
 
 ## Metrics (`pipeline/train/evaluate.py`, PyTorch, same weights)
 Protocol: {m['protocol']}; generated images rendered the way a key renders (4-bit embedding and latent codes),
@@ -94,6 +101,7 @@ Contact sheet: `docs/model/contact_sheet.png` (32 prompts × 2 seeds, 32 random 
 ## Speed (onnxruntime-node 1.30, this CPU)
 One image, {speed['steps']} steps with CFG (UNet batch 2) + decoder: median **{speed['median_ms']:.0f} ms**
 (min {speed['min_ms']:.0f}, max {speed['max_ms']:.0f}, {speed['runs']} runs; `node pipeline/train/bench_speed.mjs`).
+{speed.get('conditions', '')}
 
 ## Limitations
 Tiny model, short CPU training: many prompts give the right colours and rough shapes rather than faithful emoji;
@@ -112,4 +120,7 @@ Training is budgeted by wall-clock time, so step counts depend on the machine's 
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--unet", default=TR.ckpt_path("unet"), help="the UNet checkpoint that was exported")
+    main(ap.parse_args().unet)

@@ -48,6 +48,7 @@ const { values: args } = parseArgs({
     'score-keys': { type: 'string', default: '48' },
     pairs: { type: 'string', default: '20' },
     'prompt-keys': { type: 'string', default: '30' },
+    'fidelity-keys': { type: 'string', default: '48' },
     parts: { type: 'string', default: 'strides,codings,bits,probes' },
     out: { type: 'string', default: 'docs' },
     threads: { type: 'string', default: '1' },
@@ -368,6 +369,47 @@ function roughness(img: Image): number {
 
 const maxCosine = (e: Float32Array, pool: Float32Array[]) => pool.reduce((m, t) => Math.max(m, cosine(e, t)), -1);
 
+/** Canonical captions with their text_embeds and text states, once. */
+let captionSet: { pool: string[]; embeds: Float32Array[]; hidden: Map<number, Float32Array> } | null = null;
+async function captions() {
+  if (captionSet) return captionSet;
+  const pool = captionPool();
+  if (!pool) throw new Error('needs data/emoji64.json (pipeline/train/data.py builds it)');
+  const embeds: Float32Array[] = [];
+  for (const c of pool) embeds.push((await encodeText(model, c)).textEmbeds as Float32Array);
+  captionSet = { pool, embeds, hidden: new Map() };
+  return captionSet;
+}
+
+/**
+ * How well keys of a profile carry a prompt: n captions' text states + seeded standard-normal latents encoded with
+ * the profile (as prompt search does), rendered; the caption's own cosine with the image, and the share of images
+ * whose caption ranks in the top 10 of all captions (the model card's R-precision rule).
+ */
+async function promptFidelity(profile: Profile, n: number): Promise<{ own: Summary; top10: number }> {
+  const set = await captions();
+  const m = withProfile(profile);
+  const [c, h, w] = model.shapes.latent;
+  const steps = defaultSteps(model);
+  const own: number[] = [];
+  let top10 = 0;
+  for (let i = 0; i < n; i++) {
+    const ci = (i * 7919 + 101) % set.pool.length;
+    let hidden = set.hidden.get(ci);
+    if (!hidden) {
+      hidden = (await encodeText(model, set.pool[ci])).hidden;
+      set.hidden.set(ci, hidden);
+    }
+    const latent = new SeededRandom(BigInt(i)).normals(c * h * w);
+    const e = await embedImage(await render(m, encodeKey(profile, { steps, embedding: hidden, latent })));
+    const sims = set.embeds.map((t) => cosine(e, t));
+    const mine = sims[ci];
+    own.push(mine);
+    if (sims.filter((x) => x > mine).length < 10) top10++;
+  }
+  return { own: summary(own), top10: top10 / n };
+}
+
 /** Every 7th real training image (the reference set for "nearest real image") and its image_embeds, once. */
 let referenceSet: { images: Image[]; embeds: Float32Array[] } | null = null;
 async function reference(): Promise<{ images: Image[]; embeds: Float32Array[] } | null> {
@@ -385,8 +427,7 @@ if (parts.has('codings')) {
   const reals = realImages();
   if (!pool || !reals) throw new Error('codings needs data/emoji64.json and .npz (pipeline/train/data.py builds them)');
   log(`codings: text_embeds of ${pool.length} canonical captions, image_embeds of real images`);
-  const captionEmbeds: Float32Array[] = [];
-  for (const c of pool) captionEmbeds.push((await encodeText(model, c)).textEmbeds as Float32Array);
+  const captionEmbeds = (await captions()).embeds;
   // every 7th real image is the reference set, every 7th from offset 3 (first nScore) the real probe set
   const realProbe = reals.filter((_, i) => i % 7 === 3).slice(0, nScore);
   const referenceEmbeds = (await reference())?.embeds ?? [];
@@ -447,31 +488,14 @@ if (parts.has('codings')) {
   rows.push(['prompt keys (reference)', null, await score(prompted)]);
   rows.push(['real training images (reference)', null, realScores]);
 
-  // The coding must also carry a prompt: the same caption + seeded latent encoded under each coding, scored by the
-  // caption's own cosine and whether it ranks in the top 10 of all captions (the model card's R-precision rule).
+  // The coding must also carry a prompt (see promptFidelity).
   const fidelity: { name: string; own: Summary; top10: number }[] = [];
-  const [c, h, w] = model.shapes.latent;
   const steps = defaultSteps(model);
-  const captions = Array.from({ length: nScore }, (_, i) => (i * 7919 + 101) % pool.length);
-  const hidden: Float32Array[] = [];
-  for (const ci of captions) hidden.push((await encodeText(model, pool[ci])).hidden);
   for (const [name, profile] of codings.slice(0, 4)) {
-    const m = withProfile(profile);
-    const own: number[] = [];
-    let top10 = 0;
-    for (let i = 0; i < nScore; i++) {
-      const latent = new SeededRandom(BigInt(i)).normals(c * h * w);
-      const key = encodeKey(profile, { steps, embedding: hidden[i], latent });
-      const e = await embedImage(await render(m, key));
-      const sims = captionEmbeds.map((t) => cosine(e, t));
-      const mine = sims[captions[i]];
-      own.push(mine);
-      if (sims.filter((x) => x > mine).length < 10) top10++;
-    }
-    fidelity.push({ name, own: summary(own), top10: top10 / nScore });
+    fidelity.push({ name, ...(await promptFidelity(profile, Number(args['fidelity-keys']))) });
     log(`  prompt fidelity, ${name}: ${renders} renders`);
   }
-  results.promptFidelity = { keys: nScore, steps, fidelity };
+  results.promptFidelity = { keys: Number(args['fidelity-keys']), steps, fidelity };
   // a 4×4 block per coding, three blocks side by side per band
   const rowsOut: (Image | null)[][] = [];
   for (let band = 0; band < sheet.length; band += 3) {
@@ -507,7 +531,9 @@ if (parts.has('codings')) {
       `| ${t.name} | ${t.bits ?? ''} | ${t.nearestReal.mean.toFixed(3)} [${t.nearestReal.p10.toFixed(3)}, ${t.nearestReal.p90.toFixed(3)}] | ${t.bestCaption.mean.toFixed(3)} | ${pct(t.emojiLike)} | ${f2(t.roughness.mean)} |`,
     );
   }
-  console.log(`\n### Prompt keys under each coding (${nScore} captions, seeded latents, ${steps} steps)\n`);
+  console.log(
+    `\n### Prompt keys under each coding (${args['fidelity-keys']} captions, seeded latents, ${steps} steps)\n`,
+  );
   console.log('| coding | own-caption cosine | caption in top 10 of all |');
   console.log('|---|---:|---:|');
   for (const f of fidelity) console.log(`| ${f.name} | ${f.own.mean.toFixed(3)} | ${pct(f.top10)} |`);
@@ -531,7 +557,17 @@ function bitSource(seed: number): () => number {
 
 if (parts.has('bits')) {
   const nPairs = Number(args.pairs);
-  type Row = { mad: Summary; changed: Summary; bits: number; chars: number; nearestReal: number; roughness: number };
+  type Row = {
+    mad: Summary;
+    changed: Summary;
+    bits: number;
+    chars: number;
+    nearestReal: number;
+    roughness: number;
+    own: number;
+    top10: number;
+  };
+  const nFid = Number(args['fidelity-keys']);
   const table: Record<string, Record<number, Row>> = {};
   const ref = await reference();
   for (const section of ['latent', 'embedding'] as const) {
@@ -571,6 +607,7 @@ if (parts.has('bits')) {
         chars: profile.chars,
         nearestReal: summary(nearest).mean,
         roughness: summary(firsts.map(roughness)).mean,
+        ...(await promptFidelity(profile, nFid).then((f) => ({ own: f.own.mean, top10: f.top10 }))),
       };
       log(`  ${section} ${bits} bits: mad ${f2(summary(mad).mean)}, ${renders} renders`);
     }
@@ -578,13 +615,13 @@ if (parts.has('bits')) {
   results.bits = { pairs: nPairs, table };
   console.log(`\n### Lowest bit plane (${nPairs} key pairs per width; the other section as shipped)\n`);
   console.log(
-    '| section | bits/value | key bits | payload chars | mean abs diff | median [p10, p90] | pixels changed > 8 | random keys: nearest real | roughness |',
+    '| section | bits/value | key bits | payload chars | mean abs diff | median [p10, p90] | pixels changed > 8 | random keys: nearest real | roughness | prompt keys: own caption | in top 10 |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [section, rows] of Object.entries(table)) {
     for (const [bits, t] of Object.entries(rows)) {
       console.log(
-        `| ${section} | ${bits} | ${t.bits} | ${t.chars} | ${f2(t.mad.mean)} | ${f2(t.mad.median)} [${f2(t.mad.p10)}, ${f2(t.mad.p90)}] | ${pct(t.changed.mean)} | ${t.nearestReal.toFixed(3)} | ${f2(t.roughness)} |`,
+        `| ${section} | ${bits} | ${t.bits} | ${t.chars} | ${f2(t.mad.mean)} | ${f2(t.mad.median)} [${f2(t.mad.p10)}, ${f2(t.mad.p90)}] | ${pct(t.changed.mean)} | ${t.nearestReal.toFixed(3)} | ${f2(t.roughness)} | ${t.own.toFixed(3)} | ${pct(t.top10)} |`,
       );
     }
   }

@@ -723,8 +723,12 @@ if (parts.has('probes')) {
   }
 }
 
-results.renders = renders;
-results.seconds = (performance.now() - t0) / 1000;
-writeFileSync(join(outDir, 'keyspace-measurements.json'), `${JSON.stringify(results, null, 1)}\n`);
-log(`done: ${renders} renders in ${results.seconds} s`);
+const seconds = (performance.now() - t0) / 1000;
+results[`run ${args.parts}`] = { renders, seconds, threads: Number(args.threads) };
+// parts run separately (e.g. two processes on two cores) add to the same file when they measured the same model
+const jsonPath = join(outDir, 'keyspace-measurements.json');
+const earlier = existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : null;
+const sameModel = earlier?.model?.unet === (results.model as { unet: string }).unet;
+writeFileSync(jsonPath, `${JSON.stringify(sameModel ? { ...earlier, ...results } : results, null, 1)}\n`);
+log(`done: ${renders} renders in ${seconds.toFixed(0)} s`);
 await model.release();

@@ -160,6 +160,26 @@ describe('the library in a real browser (default model)', () => {
     await shot('04-imported-gen5');
   });
 
+  it('downloads the PNG (its key inside), imports it back, and reports it bit-identical', async () => {
+    await page.getByRole('button', { name: 'Random' }).click();
+    const shown = await settled();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download PNG' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^lob-[0-9a-f]{10}\.png$/);
+    const file = join(SHOTS, download.suggestedFilename());
+    await download.saveAs(file);
+
+    await page.getByRole('button', { name: 'Next →' }).click();
+    expect((await settled()).key).not.toBe(shown.key);
+
+    await page.locator('#import-file').setInputFiles(file);
+    await expect.poll(keyText, { timeout: 60_000 }).toBe(shown.key);
+    expect(await settled()).toEqual(shown);
+    await expect.poll(() => page.getByTestId('verification').textContent()).toContain('Bit-identical');
+  });
+
   it('shows a bad key error in place, with the character position', async () => {
     const { key } = await settled();
     const broken = `${key.slice(0, 12)}!${key.slice(13)}`;

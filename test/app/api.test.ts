@@ -23,7 +23,10 @@ const routes = {
   missing: await import('../../app/api/[...missing]/route.ts'),
 };
 const { errorResponse } = await import('../../lib/http.ts');
-const { Library, optionsFromEnv } = await import('../../lib/library.ts');
+const { getLibrary, Library, optionsFromEnv } = await import('../../lib/library.ts');
+const { canonicalString, encodeGen5 } = await import('../../gen5/index.ts');
+const { buildGen5Input } = await import('../../lib/provenance.ts');
+const { currentEnvironment } = await import('../../lib/environment.ts');
 
 function post(body: BodyInit, type = 'application/json'): Request {
   return new Request('http://localhost/api', { method: 'POST', headers: { 'content-type': type }, body });
@@ -134,6 +137,25 @@ describe('HTTP API', () => {
     const imported = await routes.import.POST(post(bytes, 'application/octet-stream'));
     expect(imported.status).toBe(200);
     expect(await imported.json()).toEqual({ key, verified: true, warnings: [] });
+  });
+
+  it('says "not bit-identical" with the PSNR and the drift warnings when the file holds another image', async () => {
+    const renderer = await getLibrary().renderer();
+    const result = await renderer.render(key);
+    const other = await renderer.render((await (await routes.random.GET(new Request('http://x/'))).json()).key);
+    // The file claims it was made under another Node version and stores another key's image.
+    const environment = (await currentEnvironment({ modelFiles: result.model.files })).map((c) =>
+      c.id === 'node' ? { id: 'node', canonical: canonicalString('node', { version: '0.0.1' }) } : c,
+    );
+    const tampered = { ...result, png: other.png, pngSha256: other.pngSha256 };
+    const file = await encodeGen5(buildGen5Input(tampered, { environment }));
+    const response = await routes.import.POST(post(new Uint8Array(file), 'application/octet-stream'));
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { key: string; verified: boolean; warnings: string[] };
+    expect(body.key).toBe(key);
+    expect(body.verified).toBe(false);
+    expect(body.warnings.some((w) => /PSNR \d+\.\d\d dB/.test(w))).toBe(true);
+    expect(body.warnings.some((w) => w.includes("Environment component 'node' differs"))).toBe(true);
   });
 
   it('explains that a PNG of an SD-sized key names its key only by hash', async () => {

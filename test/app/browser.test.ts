@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalString, encodeGen5 } from '../../gen5/index.ts';
+import { currentEnvironment } from '../../lib/environment.ts';
+import { buildGen5Input } from '../../lib/provenance.ts';
+import { defaultModelDir, loadModel, renderKey } from '../../pipeline/index.ts';
 import { type Browser, launchChromium } from './chromium.ts';
 import { ensureBuild, type RunningServer, startServer } from './server.ts';
 
@@ -180,6 +184,31 @@ describe('the library in a real browser (default model)', () => {
     await expect.poll(() => page.getByTestId('verification').textContent()).toContain('Bit-identical');
   });
 
+  it('shows "Not bit-identical" with the drift warnings for a file that holds another image', async () => {
+    // A .gen5 of the key on show that stores another key's image and claims another Node version, made here with
+    // the same model the server uses.
+    const { key } = await settled();
+    const other = ((await (await fetch(`${server.url}/api/random`)).json()) as { key: string }).key;
+    const model = await loadModel(defaultModelDir(), { intraOpNumThreads: 1 });
+    const result = await renderKey(model, key);
+    const stranger = await renderKey(model, other);
+    await model.release();
+    const environment = (await currentEnvironment({ modelFiles: result.model.files })).map((c) =>
+      c.id === 'node' ? { id: 'node', canonical: canonicalString('node', { version: '0.0.1' }) } : c,
+    );
+    const tampered = { ...result, png: stranger.png, pngSha256: stranger.pngSha256 };
+    const file = join(SHOTS, 'tampered.gen5');
+    writeFileSync(file, await encodeGen5(buildGen5Input(tampered, { environment })));
+
+    await page.locator('#import-file').setInputFiles(file);
+    await settled();
+    const verdict = page.getByTestId('verification');
+    await expect.poll(() => verdict.textContent(), { timeout: 60_000 }).toContain('Not bit-identical');
+    expect(await verdict.textContent()).toContain("Environment component 'node' differs");
+    expect(await keyText()).toBe(key);
+    await shot('07-not-bit-identical');
+  });
+
   it('shows a bad key error in place, with the character position', async () => {
     const { key } = await settled();
     const broken = `${key.slice(0, 12)}!${key.slice(13)}`;
@@ -221,6 +250,6 @@ describe('SD-sized keys (the tiny SD-shaped fixture model)', () => {
     const address = new URL(page.url());
     expect(address.search).toBe('');
     expect(new URLSearchParams(address.hash.slice(1)).get('k')).toBe(next.key);
-    await shot('07-sd-sized-key');
+    await shot('08-sd-sized-key');
   });
 });

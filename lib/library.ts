@@ -22,7 +22,7 @@ import { currentEnvironment } from './environment.ts';
 import { BadRequestError } from './http.ts';
 import { type ImportResult, importFile } from './import-file.ts';
 import { buildGen5Input } from './provenance.ts';
-import { RenderCache } from './render-cache.ts';
+import { keyHash, RenderCache } from './render-cache.ts';
 
 /**
  * The process-wide library service behind the web app (and open to any long-running caller): the default model
@@ -49,6 +49,12 @@ const STRIDE_LABELS: Record<Stride, string> = {
 
 // The text encoder truncates to a few dozen tokens anyway; this only keeps absurd bodies from reaching it.
 const MAX_PROMPT_CHARS = 1000;
+
+export interface RenderProgress {
+  state: 'queued' | 'rendering' | 'idle';
+  done: number;
+  total: number;
+}
 
 export interface LibraryOptions {
   modelDir: string;
@@ -100,8 +106,10 @@ export class Library {
   private cachePromise: Promise<RenderCache> | null = null;
   private rendererPromise: Promise<Renderer> | null = null;
   private keysPromise: Promise<{ profile: Profile; registry: ProfileRegistry }> | null = null;
-  // Concurrent requests for one key share a single render.
+  // Concurrent requests for one key share a single render (by the key's SHA-256).
   private readonly rendering = new Map<string, Promise<Buffer>>();
+  // Denoising steps done so far, by the SHA-256 of the key, for renders under way (the page shows them).
+  private readonly steps = new Map<string, { done: number; total: number }>();
 
   constructor(readonly options: LibraryOptions) {}
 
@@ -196,12 +204,13 @@ export class Library {
     await this.parse(key);
     const cached = await (await this.cache()).get(key);
     if (cached) return cached;
-    let pending = this.rendering.get(key);
+    const hash = keyHash(key);
+    let pending = this.rendering.get(hash);
     if (!pending) {
       pending = this.renderFresh(key)
         .then((result) => result.png)
-        .finally(() => this.rendering.delete(key));
-      this.rendering.set(key, pending);
+        .finally(() => this.rendering.delete(hash));
+      this.rendering.set(hash, pending);
     }
     return pending;
   }
@@ -240,9 +249,23 @@ export class Library {
   }
 
   private async renderFresh(key: string): Promise<RenderResult> {
-    const result = await (await this.renderer()).render(key);
-    await (await this.cache()).put(key, result.png);
-    return result;
+    const hash = keyHash(key);
+    try {
+      const result = await (await this.renderer()).render(key, {
+        onProgress: (done, total) => this.steps.set(hash, { done, total }),
+      });
+      await (await this.cache()).put(key, result.png);
+      return result;
+    } finally {
+      this.steps.delete(hash);
+    }
+  }
+
+  /** How far the render of the key with this SHA-256 has come: waiting for a worker, denoising, or not under way. */
+  progress(hash: string): RenderProgress {
+    const steps = this.steps.get(hash);
+    if (steps) return { state: 'rendering', ...steps };
+    return { state: this.rendering.has(hash) ? 'queued' : 'idle', done: 0, total: 0 };
   }
 }
 

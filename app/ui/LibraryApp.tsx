@@ -9,7 +9,7 @@ import { SearchForm } from './SearchForm.tsx';
 import { keyFromLocation, shareUrl } from './share.ts';
 import { Verification } from './Verification.tsx';
 
-type Busy = null | { label: string; since: number };
+type Busy = null | { label: string; since: number; watch?: string };
 
 const PROGRESS_DELAY_MS = 120;
 
@@ -58,11 +58,16 @@ export function LibraryApp() {
   // without a render, whether an action is under way (the browser tests wait on it).
   const mainRef = useRef<HTMLElement>(null);
   const busyTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  const startBusy = useCallback((label: string) => {
+  const busySince = useRef(0);
+  const startBusy = useCallback((label: string, watch?: string) => {
     clearTimeout(busyTimer.current);
-    const since = performance.now();
-    if (mainRef.current) mainRef.current.dataset.pending = 'true';
-    busyTimer.current = setTimeout(() => setBusy({ label, since }), PROGRESS_DELAY_MS);
+    const main = mainRef.current;
+    // One action can pass through several phases (find a key, then render it): the clock runs from its start.
+    if (main?.dataset.pending !== 'true') busySince.current = performance.now();
+    if (main) main.dataset.pending = 'true';
+    const since = busySince.current;
+    const wait = Math.max(0, PROGRESS_DELAY_MS - (performance.now() - since));
+    busyTimer.current = setTimeout(() => setBusy({ label, since, watch }), wait);
   }, []);
   const stopBusy = useCallback(() => {
     clearTimeout(busyTimer.current);
@@ -90,7 +95,7 @@ export function LibraryApp() {
       // Already in memory (prefetched): everything changes in this one update, with no await in between.
       const ready = images.peek(nextKey);
       if (ready) return display(ready.url);
-      startBusy(label);
+      startBusy(label, nextKey);
       try {
         const stored = await images.image(nextKey);
         if (mine === generation.current) display(stored.url);
@@ -248,7 +253,7 @@ export function LibraryApp() {
             ) : (
               <div className="blank" aria-hidden="true" />
             )}
-            {busy && <Progress label={busy.label} since={busy.since} />}
+            {busy && <Progress label={busy.label} since={busy.since} watch={busy.watch} />}
           </div>
           <nav className="turns" aria-label="Browse">
             <button type="button" onClick={() => goNeighbour(-1)} disabled={!key || !stride} title="Previous (←)">

@@ -48,6 +48,16 @@ function postJson(path: string, body: unknown, signal?: AbortSignal): Promise<Re
   });
 }
 
+export interface RenderProgress {
+  state: 'queued' | 'rendering' | 'idle';
+  done: number;
+  total: number;
+}
+
+export async function renderProgress(keySha256: string): Promise<RenderProgress> {
+  return (await call(`/api/progress?key=${keySha256}`, { cache: 'no-store' })).json();
+}
+
 export async function fetchModel(): Promise<ModelInfo> {
   return (await call('/api/model', {})).json();
 }

@@ -11,8 +11,13 @@ export function download(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** The SHA-256 of a key's text in lowercase hex (what the server's cache and progress are keyed by). */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** A short, stable file name for a key: `lob-` and the first 10 hex digits of its SHA-256. */
 export async function keyFileName(key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
-  return `lob-${Array.from(digest.subarray(0, 5), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return `lob-${(await sha256Hex(key)).slice(0, 10)}`;
 }

@@ -21,8 +21,10 @@ const routes = {
   export: await import('../../app/api/export/route.ts'),
   import: await import('../../app/api/import/route.ts'),
   missing: await import('../../app/api/[...missing]/route.ts'),
+  progress: await import('../../app/api/progress/route.ts'),
 };
 const { errorResponse } = await import('../../lib/http.ts');
+const { keyHash } = await import('../../lib/render-cache.ts');
 const { getLibrary, Library, optionsFromEnv } = await import('../../lib/library.ts');
 const { canonicalString, encodeGen5 } = await import('../../gen5/index.ts');
 const { buildGen5Input } = await import('../../lib/provenance.ts');
@@ -77,6 +79,29 @@ describe('HTTP API', () => {
     expect(error.message).toContain('40');
     const short = await errorOf(await routes.render.POST(json({ key: key.slice(0, -5) })));
     expect(short).toMatchObject({ status: 400, code: 'bad_key' });
+  });
+
+  it('reports a render under way step by step, then idle', async () => {
+    // A searched key has the model's default step count (20 here), so there are steps to watch.
+    const fresh = (await (await routes.search.POST(json({ prompt: 'a lantern', seed: 11 }))).json()).key as string;
+    const url = `http://localhost/api/progress?key=${keyHash(fresh)}`;
+    const seen: { state: string; done: number; total: number }[] = [];
+    const rendering = routes.render.POST(json({ key: fresh }));
+    let finished = false;
+    void rendering.then(() => {
+      finished = true;
+    });
+    while (!finished) {
+      seen.push(await (await routes.progress.GET(new Request(url))).json());
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await rendering).status).toBe(200);
+    const steps = seen.filter((p) => p.state === 'rendering');
+    expect(steps.length).toBeGreaterThan(0);
+    expect(steps.every((p) => p.done >= 1 && p.done <= p.total)).toBe(true);
+    expect(await (await routes.progress.GET(new Request(url))).json()).toEqual({ state: 'idle', done: 0, total: 0 });
+    const bad = await errorOf(await routes.progress.GET(new Request('http://localhost/api/progress?key=abc')));
+    expect(bad).toMatchObject({ status: 400, code: 'bad_request' });
   });
 
   it('answers malformed requests with 400 and what was wrong', async () => {

@@ -85,6 +85,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True)
     p.add_argument("--runs", required=True, help="the model helper's checkpoint folder (pipeline/train/runs)")
+    p.add_argument("--unet-ckpt", default="unet.pt", help="UNet checkpoint in --runs (its 'ema' weights)")
+    p.add_argument("--vae-ckpt", default="vae.pt", help="autoencoder checkpoint in --runs")
     p.add_argument("--inputs", required=True)
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--guidance", type=float, required=True)
@@ -96,10 +98,10 @@ def main():
     torch.set_num_interop_threads(1)
 
     unet = UNet().eval()
-    ck = torch.load(os.path.join(args.runs, "unet.pt"))
+    ck = torch.load(os.path.join(args.runs, args.unet_ckpt))
     unet.load_state_dict(ck["ema"])
     ae = AutoEncoder().eval()
-    ae.load_state_dict(torch.load(os.path.join(args.runs, "vae.pt"))["model"])
+    ae.load_state_dict(torch.load(os.path.join(args.runs, args.vae_ckpt))["model"])
     unet_loaded, unet_unmatched = load_from_onnx(unet, os.path.join(args.model, "unet", "model.onnx"))
     vae_loaded, vae_unmatched = load_from_onnx(ae.decoder, os.path.join(args.model, "vae_decoder", "model.onnx"))
 

@@ -102,6 +102,30 @@ def r_precision(img_emb, truth, pool_emb):
     return float((rank < TOP_K).float().mean()), sims.max(1).values
 
 
+def generated_r_precision(model, chosen, truth2, pool_emb, steps, guidance):
+    emb = model.key_embedding(chosen).repeat_interleave(2, 0)
+    noise = torch.stack([key_noise(s, model.n_levels) for _ in chosen for s in (0, 1)])
+    gen = model.render(emb, noise, steps, guidance)
+    return r_precision(model.image_embeds(gen), truth2, pool_emb)
+
+
+def sweep(unet_ckpt, settings, n_captions):
+    """Generated R-precision for each (steps, guidance): how the defaults were chosen."""
+    model = Model(unet_ckpt)
+    _, meta = D.load()
+    pool = sorted({m["canonical"] for m in meta})
+    pool_index = {c: i for i, c in enumerate(pool)}
+    pool_emb = model.text_embeds(pool)
+    chosen = random.Random(4).sample(pool, n_captions)
+    truth2 = torch.tensor([pool_index[c] for c in chosen for _ in range(2)])
+    out = []
+    for steps, g in settings:
+        rp, _ = generated_r_precision(model, chosen, truth2, pool_emb, steps, g)
+        out.append({"steps": steps, "guidance_scale": g, "generated_r_precision": rp, "captions": n_captions})
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
 def evaluate(unet_ckpt, steps, guidance, n_captions=N_CAPTIONS):
     torch.manual_seed(0)
     model = Model(unet_ckpt)
@@ -119,10 +143,7 @@ def evaluate(unet_ckpt, steps, guidance, n_captions=N_CAPTIONS):
     real_idx = [by_caption[c][k % len(by_caption[c])] for c in chosen for k in range(2)]
     real_rp, real_best = r_precision(model.image_embeds(x[real_idx]), truth2, pool_emb)
 
-    emb = model.key_embedding(chosen).repeat_interleave(2, 0)
-    noise = torch.stack([key_noise(s, model.n_levels) for _ in chosen for s in (0, 1)])
-    gen = model.render(emb, noise, steps, guidance)
-    gen_rp, gen_best = r_precision(model.image_embeds(gen), truth2, pool_emb)
+    gen_rp, gen_best = generated_r_precision(model, chosen, truth2, pool_emb, steps, guidance)
 
     n_rand = 2 * n_captions
     rnd_emb = model.random_key_embedding(n_rand, 99)
@@ -191,12 +212,19 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--unet", default=os.path.join(TR.RUNS, "unet.pt"))
     ap.add_argument("--steps", type=int, default=16)
-    ap.add_argument("--guidance", type=float, default=4.0)
+    ap.add_argument("--guidance", type=float, default=6.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--captions", type=int, default=N_CAPTIONS)
     ap.add_argument("--out", default=os.path.join(OUT_DIR, "metrics.json"))
+    ap.add_argument("--sweep", help="steps:guidance pairs, e.g. 16:2,16:4 -> writes docs/model/sweep.json only")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.sweep:
+        pairs = [(int(a), float(b)) for a, b in (p.split(":") for p in args.sweep.split(","))]
+        with open(os.path.join(OUT_DIR, "sweep.json"), "w") as f:
+            json.dump(sweep(args.unet, pairs, args.captions), f, indent=1)
+            f.write("\n")
+        sys.exit(0)
     m = evaluate(args.unet, args.steps, args.guidance, args.captions)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:

@@ -3,7 +3,7 @@
 Writes the five ONNX graphs (opset 17, float32, dynamic batch), model_index.json, scheduler config, VAE config,
 tokenizer, keyspace.json (empirical quantiles of the prompt embeddings of all training captions), then checks
 every graph in onnxruntime-node against PyTorch (max abs diff) via check_onnx.mjs.
-Usage: /usr/bin/python3 pipeline/train/export.py [--out models/emoji] [--version 1.0.0] [--steps 16] [--guidance 4]
+Usage: /usr/bin/python3 pipeline/train/export.py [--out models/emoji] [--version 1.0.0] [--steps 16] [--guidance 6]
 """
 import argparse
 import json
@@ -242,7 +242,7 @@ if __name__ == "__main__":
     ap.add_argument("--unet", default=os.path.join(TR.RUNS, "unet.pt"))
     ap.add_argument("--version", default="1.0.0")
     ap.add_argument("--steps", type=int, default=16)
-    ap.add_argument("--guidance", type=float, default=4.0)
+    ap.add_argument("--guidance", type=float, default=6.0)
     ap.add_argument("--key-version", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(2)

@@ -2,7 +2,7 @@
 
 Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 9 --unet-min 58
        --decoder-min 6]
-       [--version 1.0.0] [--steps 16] [--guidance 4]
+       [--version 1.0.0] [--steps 16] [--guidance 6]
 """
 import argparse
 import json
@@ -29,7 +29,7 @@ if __name__ == "__main__":
     ap.add_argument("--decoder-min", default="6")
     ap.add_argument("--version", default="1.0.0")
     ap.add_argument("--steps", default="16")
-    ap.add_argument("--guidance", default="4")
+    ap.add_argument("--guidance", default="6")
     a = ap.parse_args()
     run(PY, os.path.join(HERE, "data.py"), *([] if a.resume else ["--force"]))
     run(PY, os.path.join(HERE, "train.py"), "--stage", "all", "--vae-min", a.vae_min, "--clip-min", a.clip_min,

@@ -35,6 +35,14 @@ def main(unet_ckpt):
     clip = Clip(vocab)
     sizes = {g: os.path.getsize(os.path.join(MODEL_DIR, g, "model.onnx")) / 1e6
              for g in ("text_encoder", "unet", "vae_decoder", "vae_encoder", "image_encoder")}
+    sweep_md = ""
+    sweep_path = os.path.join(DOCS, "sweep.json")
+    if os.path.exists(sweep_path):
+        rows = read_json(sweep_path)
+        sweep_md = (f"Choosing the defaults (`evaluate.py --sweep`, generated R-precision on {rows[0]['captions']} "
+                    "captions × 2 seeds):\n\n| steps | guidance | generated R-precision |\n|---|---|---|\n"
+                    + "".join(f"| {r['steps']} | {r['guidance_scale']} | {pct(r['generated_r_precision'])} |\n"
+                              for r in rows) + "\n")
     rp = m["r_precision"]
     el = m["emoji_likeness"]
     minutes = {k: v["elapsed"] / 60 for k, v in ck.items()}
@@ -98,7 +106,7 @@ Protocol: {m['protocol']}; generated images rendered the way a key renders (4-bi
 \\* share of images whose best caption cosine reaches the 10th percentile of real images' ({el['threshold_real_p10']:.3f}).
 Contact sheet: `docs/model/contact_sheet.png` (32 prompts × 2 seeds, 32 random keys).
 
-## Speed (onnxruntime-node 1.30, this CPU)
+{sweep_md}## Speed (onnxruntime-node 1.30, this CPU)
 One image, {speed['steps']} steps with CFG (UNet batch 2) + decoder: median **{speed['median_ms']:.0f} ms**
 (min {speed['min_ms']:.0f}, max {speed['max_ms']:.0f}, {speed['runs']} runs; `node pipeline/train/bench_speed.mjs`).
 {speed.get('conditions', '')}

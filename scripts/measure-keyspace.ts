@@ -522,6 +522,7 @@ if (parts.has('codings')) {
   console.log(
     `\n### Codings (${nScore} random keys each; ${referenceEmbeds.length} real reference images, ${pool.length} captions)\n`,
   );
+  console.log(`emoji-like: best caption cosine ≥ ${threshold.toFixed(3)}, the 10th percentile of the real images'\n`);
   console.log(
     '| images | key bits | nearest real image (cosine) | best caption (cosine) | emoji-like (≥ real p10) | roughness |',
   );

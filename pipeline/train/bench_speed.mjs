@@ -9,7 +9,11 @@ const steps = Number(process.argv[3] ?? 16);
 const runs = Number(process.argv[4] ?? 15);
 const unet = await ort.InferenceSession.create(path.join(dir, 'unet', 'model.onnx'));
 const dec = await ort.InferenceSession.create(path.join(dir, 'vae_decoder', 'model.onnx'));
-const ehs = new ort.Tensor('float32', Float32Array.from({ length: 2 * 16 * 64 }, (_, i) => Math.cos(i)), [2, 16, 64]);
+const ehs = new ort.Tensor(
+  'float32',
+  Float32Array.from({ length: 2 * 16 * 64 }, (_, i) => Math.cos(i)),
+  [2, 16, 64],
+);
 
 async function image() {
   let x = Float32Array.from({ length: 1024 }, (_, i) => Math.sin(i));
@@ -37,4 +41,6 @@ for (let i = 0; i < runs; i++) {
   times.push(performance.now() - t0);
 }
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ steps, runs, median_ms: times[Math.floor(runs / 2)], min_ms: times[0], max_ms: times[runs - 1] }));
+console.log(
+  JSON.stringify({ steps, runs, median_ms: times[Math.floor(runs / 2)], min_ms: times[0], max_ms: times[runs - 1] }),
+);

@@ -13,9 +13,10 @@ for (const [name, { inputs, outputs }] of Object.entries(ref)) {
   const session = await ort.InferenceSession.create(path.join(dir, name, 'model.onnx'));
   const feeds = {};
   for (const [k, v] of Object.entries(inputs)) {
-    feeds[k] = v.dtype === 'int64'
-      ? new ort.Tensor('int64', BigInt64Array.from(v.data.map((x) => BigInt(x))), v.shape)
-      : new ort.Tensor('float32', Float32Array.from(v.data), v.shape);
+    feeds[k] =
+      v.dtype === 'int64'
+        ? new ort.Tensor('int64', BigInt64Array.from(v.data.map((x) => BigInt(x))), v.shape)
+        : new ort.Tensor('float32', Float32Array.from(v.data), v.shape);
   }
   const result = await session.run(feeds);
   for (const [k, v] of Object.entries(outputs)) {

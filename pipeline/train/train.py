@@ -237,7 +237,10 @@ def sample_grid(unet, ae, clip, tok, path, steps=16, guidance=4.0, seed=0):
         save_grid(ae.decode_norm(lat), path, 8)
 
 
-def train_unet(minutes, resume, batch=64, lr=1e-3):
+def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None):
+    """Trains the UNet for `minutes` of wall-clock time into checkpoint `name`. With `init_from` (a finished
+    checkpoint), it continues from that checkpoint's EMA weights with a fresh optimiser and a new warmup + cosine
+    schedule peaking at `lr`: the second phase of the shipped model's recipe (stage `unet-more`)."""
     import tokenizer as TK
     seed_all(SEED + 2)
     x, meta = images_tensor()
@@ -249,11 +252,16 @@ def train_unet(minutes, resume, batch=64, lr=1e-3):
     unet = UNet()
     ema = copy.deepcopy(unet).eval()
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.0)
-    ck = load_ckpt("unet") if resume else None
+    ck = load_ckpt(name) if resume else None
     if ck and ck.get("done"):
-        log("unet: already done")
+        log(f"{name}: already done")
         return
     elapsed, step = 0.0, 0
+    if init_from and not ck:
+        init = load_ckpt(init_from)
+        unet.load_state_dict(init["ema"]), ema.load_state_dict(init["ema"])
+        step = init["step"]  # keeps the data order moving on rather than replaying the first phase's batches
+        log(f"{name}: starting from {init_from} (EMA weights, step {step})")
     if ck:
         unet.load_state_dict(ck["model"]), ema.load_state_dict(ck["ema"]), opt.load_state_dict(ck["opt"])
         elapsed, step = ck["elapsed"], ck["step"]
@@ -296,18 +304,18 @@ def train_unet(minutes, resume, batch=64, lr=1e-3):
             for pe, pm in zip(ema.parameters(), unet.parameters()):
                 pe.mul_(decay).add_(pm, alpha=1 - decay)
         if step % 50 == 0:
-            log(f"unet step {step} loss {loss.item():.4f} lr {opt.param_groups[0]['lr']:.2e} "
+            log(f"{name} step {step} loss {loss.item():.4f} lr {opt.param_groups[0]['lr']:.2e} "
                 f"{bud.elapsed / 60:.1f}/{minutes} min")
         if time.time() - last_save > 180:
-            save_ckpt("unet", {"model": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+            save_ckpt(name, {"model": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                                "elapsed": bud.elapsed, "step": step})
             last_save = time.time()
         if time.time() - last_sample > 600:
-            sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"unet_{step:06d}.png"))
+            sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"{name}_{step:06d}.png"))
             last_sample = time.time()
-    save_ckpt("unet", {"ema": ema.state_dict(), "elapsed": bud.elapsed, "step": step, "done": True})
-    sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"unet_{step:06d}_final.png"))
-    log(f"unet: done, step {step}")
+    save_ckpt(name, {"ema": ema.state_dict(), "elapsed": bud.elapsed, "step": step, "lr": lr, "done": True})
+    sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"{name}_{step:06d}_final.png"))
+    log(f"{name}: done, step {step}")
 
 
 
@@ -367,12 +375,14 @@ def save_grid(imgs, path, ncol):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "decoder", "all"])
+    ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "decoder", "unet-more", "all"])
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--vae-min", type=float, default=7)
     ap.add_argument("--clip-min", type=float, default=5)
     ap.add_argument("--unet-min", type=float, default=75)
     ap.add_argument("--decoder-min", type=float, default=6)
+    ap.add_argument("--more-min", type=float, default=60, help="second UNet phase (0 skips it)")
+    ap.add_argument("--more-lr", type=float, default=5e-4)
     args = ap.parse_args()
     torch.set_num_threads(2)
     os.makedirs(RUNS, exist_ok=True)
@@ -384,3 +394,5 @@ if __name__ == "__main__":
         train_unet(args.unet_min, args.resume)
     if args.stage in ("decoder", "all"):
         finetune_decoder(args.decoder_min, args.resume)
+    if args.stage in ("unet-more", "all") and args.more_min > 0:
+        train_unet(args.more_min, args.resume, lr=args.more_lr, name="unet_more", init_from="unet")

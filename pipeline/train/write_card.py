@@ -30,7 +30,8 @@ def main(unet_ckpt):
     m = read_json(os.path.join(DOCS, "metrics.json"))
     speed = read_json(os.path.join(DOCS, "speed.json"))
     ck = {k: torch.load(TR.ckpt_path(k)) for k in ("vae", "clip")}
-    ck["unet"] = torch.load(unet_ckpt)
+    ck["unet"] = torch.load(TR.ckpt_path("unet"))
+    more = torch.load(unet_ckpt) if os.path.abspath(unet_ckpt) != os.path.abspath(TR.ckpt_path("unet")) else None
     vocab = ck["clip"]["vocab_size"]
     clip = Clip(vocab)
     sizes = {g: os.path.getsize(os.path.join(MODEL_DIR, g, "model.onnx")) / 1e6
@@ -46,6 +47,9 @@ def main(unet_ckpt):
     rp = m["r_precision"]
     el = m["emoji_likeness"]
     minutes = {k: v["elapsed"] / 60 for k, v in ck.items()}
+    more_row = "" if more is None else (
+        f"| UNet, second phase: from the first phase's EMA weights, fresh AdamW, peak lr {more.get('lr', 5e-4):g} "
+        f"cosine, EMA (`--stage unet-more`) | {more['step'] - ck['unet']['step']} | {more['elapsed'] / 60:.1f} |\n")
     vae = ck["vae"]
     decoder_row, recon = "", f"{vae['recon_l1']:.4f}"
     if vae.get("decoder_done"):
@@ -90,7 +94,7 @@ Sampler: DDIM, eta 0, `timestep_spacing` "trailing"; defaults {index['default_st
 | autoencoder (L1 + ½ L2, latent noise 0.05, batch 32) | {ck['vae']['step']} | {minutes['vae']:.1f} |
 | CLIP-style text + image encoders (batch 256, multi-positive InfoNCE) | {ck['clip']['step']} | {minutes['clip']:.1f} |
 | UNet (batch 64, AdamW 1e-3 cosine, EMA) | {ck['unet']['step']} | {minutes['unet']:.1f} |
-{decoder_row}
+{decoder_row}{more_row}
 Autoencoder reconstruction L1 on the training images (pixels in [-1, 1]): {recon}.
 
 ## Metrics (`pipeline/train/evaluate.py`, PyTorch, same weights)
@@ -130,5 +134,5 @@ Training is budgeted by wall-clock time, so step counts depend on the machine's 
 if __name__ == "__main__":
     import argparse
     ap = argparse.ArgumentParser()
-    ap.add_argument("--unet", default=TR.ckpt_path("unet"), help="the UNet checkpoint that was exported")
+    ap.add_argument("--unet", default=TR.ckpt_path("unet_more"), help="the UNet checkpoint that was exported")
     main(ap.parse_args().unet)

@@ -2,7 +2,7 @@
 
 Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 9 --unet-min 58
        --decoder-min 6 --more-min 55]
-       [--version 1.0.0] [--steps 16] [--guidance 6]
+       [--version 2.0.0 --key-version 2] [--steps 16] [--guidance 6]
 """
 import argparse
 import json
@@ -28,7 +28,8 @@ if __name__ == "__main__":
     ap.add_argument("--unet-min", default="58")
     ap.add_argument("--decoder-min", default="6")
     ap.add_argument("--more-min", default="55", help="the UNet's second phase (train.py --stage unet-more)")
-    ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--version", default="2.0.0")
+    ap.add_argument("--key-version", default="2", help="the keyspace profile version: bump it with new weights")
     ap.add_argument("--steps", default="16")
     ap.add_argument("--guidance", default="6")
     a = ap.parse_args()
@@ -38,8 +39,8 @@ if __name__ == "__main__":
         *(["--resume"] if a.resume else []))
     runs = os.environ.get("LOB_RUNS", os.path.join(HERE, "runs"))
     unet = os.path.join(runs, "unet_more.pt" if float(a.more_min) > 0 else "unet.pt")
-    run(PY, os.path.join(HERE, "export.py"), "--unet", unet, "--version", a.version, "--steps", a.steps,
-        "--guidance", a.guidance)
+    run(PY, os.path.join(HERE, "export.py"), "--unet", unet, "--version", a.version, "--key-version",
+        a.key_version, "--steps", a.steps, "--guidance", a.guidance)
     run(PY, os.path.join(HERE, "evaluate.py"), "--unet", unet, "--steps", a.steps, "--guidance", a.guidance)
     speed = subprocess.run(["node", os.path.join(HERE, "bench_speed.mjs"), "models/emoji", a.steps], cwd=ROOT,
                            check=True, capture_output=True, text=True).stdout.strip()

@@ -18,6 +18,7 @@ import { searchKey } from '../pipeline/search.ts';
  */
 const REPEAT = Number(process.env.LOB_BENCH_REPEAT ?? 8);
 const TORCH_REPEAT = Number(process.env.LOB_BENCH_TORCH_REPEAT ?? 5);
+const ROUNDS = Number(process.env.LOB_BENCH_ROUNDS ?? 3);
 const THREADS = Number(process.env.LOB_BENCH_THREADS ?? availableParallelism());
 const PROMPT = 'red heart';
 
@@ -54,6 +55,25 @@ function timedChild(
   const ms = performance.now() - t0;
   const m = /LOB_RSS_KB (\d+)/.exec(r.stderr ?? '');
   return { ms, rssMb: m ? Number(m[1]) / 1024 : null, stdout: r.stdout, status: r.status, stderr: r.stderr };
+}
+
+/** The PyTorch eager reference (bench/python/pipeline_ref.py) on the inputs written to `tmp`. OMP_WAIT_POLICY=PASSIVE:
+ * its OpenMP threads then sleep when idle, as ours do (allowSpinning off); with spinning threads on a shared machine
+ * it measured 30 s per image instead of 0.5 s. */
+function torchReference(dir: string, tmp: string, steps: number, guidance: number, threads: number) {
+  const ckpt = process.env.LOB_BENCH_UNET_CKPT;
+  return timedChild(
+    '/usr/bin/python3',
+    [
+      join(projectRoot(), 'bench', 'python', 'pipeline_ref.py'),
+      ...['--model', dir, '--inputs', tmp, '--steps', String(steps), '--guidance', String(guidance)],
+      ...['--runs', process.env.LOB_TRAIN_RUNS ?? join(projectRoot(), 'pipeline', 'train', 'runs')],
+      ...['--threads', String(threads), '--repeat', String(TORCH_REPEAT)],
+      ...(ckpt ? ['--unet-ckpt', ckpt] : []),
+      ...['--vae-ckpt', process.env.LOB_BENCH_VAE_CKPT ?? 'vae.pt'],
+    ],
+    { OMP_WAIT_POLICY: 'PASSIVE' },
+  );
 }
 
 /** Median ms per image in process at a given intra-op thread count (fresh sessions, one warm-up render). */
@@ -136,53 +156,35 @@ export default async function bench(): Promise<{ title: string; markdown: string
     if (cli.status !== 0) throw new Error(`bench: lob render failed: ${cli.stderr}`);
     if (cli.stdout.trim() !== first.pngSha256) throw new Error('bench: the CLI rendered different bytes');
 
-    // PyTorch with OMP_WAIT_POLICY=PASSIVE: its OpenMP threads then sleep when idle, as ours do (allowSpinning off);
-    // with spinning threads on a shared machine it measured 30 s per image instead of 0.5 s
     const torchRows: string[] = [];
     const compare: string[] = [];
     for (const threads of [...new Set([1, THREADS])]) {
-      const ours = await oursAt(dir, key, threads);
-      const py = timedChild(
-        '/usr/bin/python3',
-        [
-          join(projectRoot(), 'bench', 'python', 'pipeline_ref.py'),
-          '--model',
-          dir,
-          '--runs',
-          process.env.LOB_TRAIN_RUNS ?? join(projectRoot(), 'pipeline', 'train', 'runs'),
-          '--inputs',
-          tmp,
-          '--steps',
-          String(d.steps),
-          '--guidance',
-          String(first.guidance),
-          '--threads',
-          String(threads),
-          '--repeat',
-          String(TORCH_REPEAT),
-          '--unet-ckpt',
-          process.env.LOB_BENCH_UNET_CKPT ?? 'unet.pt',
-          '--vae-ckpt',
-          process.env.LOB_BENCH_VAE_CKPT ?? 'vae.pt',
-        ],
-        { OMP_WAIT_POLICY: 'PASSIVE' },
-      );
-      if (py.status !== 0) {
-        torchRows.push(
-          `| ${threads} thread(s): PyTorch reference | not run: ${py.stderr
-            .trim()
-            .split('\n')
-            .filter((l) => !l.startsWith('LOB_RSS_KB'))
-            .at(-1)} |`,
-        );
+      // ours and PyTorch alternate, round by round, so drift in the machine's load hits both sides alike
+      const oursRounds: number[] = [];
+      const torchRounds: number[] = [];
+      let py: ReturnType<typeof timedChild> | null = null;
+      let t: TorchReport | null = null;
+      for (let round = 0; round < ROUNDS; round++) {
+        oursRounds.push(await oursAt(dir, key, threads));
+        py = torchReference(dir, tmp, d.steps, first.guidance, threads);
+        if (py.status !== 0) break;
+        t = JSON.parse(py.stdout.trim().split('\n').at(-1) as string) as TorchReport;
+        torchRounds.push(median(t.ms));
+      }
+      if (!py || !t || py.status !== 0) {
+        const why = (py?.stderr ?? '')
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('LOB_RSS_KB'))
+          .at(-1);
+        torchRows.push(`| ${threads} thread(s): PyTorch reference | not run: ${why} |`);
         continue;
       }
-      const t = JSON.parse(py.stdout.trim().split('\n').at(-1) as string) as TorchReport;
-      const torchMs = median(t.ms);
+      const ratios = torchRounds.map((x, i) => x / oursRounds[i]);
       torchRows.push(
-        `| ${threads} thread(s): ours, median of ${REPEAT} | **${f(ours)} ms** |`,
-        `| ${threads} thread(s): PyTorch ${t.torch} eager, median of ${t.ms.length} | **${f(torchMs)} ms** |`,
-        `| ${threads} thread(s): **speed-up** (PyTorch / ours) | **${(torchMs / ours).toFixed(2)}×** |`,
+        `| ${threads} thread(s): ours, median of ${ROUNDS} rounds × ${REPEAT} | **${f(median(oursRounds))} ms** |`,
+        `| ${threads} thread(s): PyTorch ${t.torch} eager, median of ${ROUNDS} rounds × ${t.ms.length} | **${f(median(torchRounds))} ms** |`,
+        `| ${threads} thread(s): **speed-up** (PyTorch / ours), median of rounds [range] | **${median(ratios).toFixed(2)}×** [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}] |`,
         `| ${threads} thread(s): PyTorch first image in process / process start → first image | ${f(t.first_ms)} ms / ${f(t.startup_to_first_image_ms)} ms |`,
         `| ${threads} thread(s): PyTorch peak RSS | ${f(py.rssMb ?? t.peak_rss_mb)} MB |`,
       );

@@ -81,11 +81,32 @@ def render(unet, ae, config, cond, uncond, latent, steps, guidance):
     return x, np.round(img * 255).astype(np.uint8)
 
 
+UNET_CKPTS = ["unet_more.pt", "unet.pt"]  # the second training phase, else the first (pipeline/train/train.py)
+
+
+def load_unet(runs, names, onnx_path):
+    """The UNet from the checkpoint whose weights the export holds: the one with the most tensors found in it."""
+    best = None
+    for name in names:
+        path = os.path.join(runs, name)
+        if not os.path.exists(path):
+            continue
+        unet = UNet().eval()
+        unet.load_state_dict(torch.load(path)["ema"])
+        loaded, unmatched = load_from_onnx(unet, onnx_path)
+        if best is None or len(loaded) > len(best[1]):
+            best = (unet, loaded, unmatched)
+    if best is None:
+        raise SystemExit(f"no UNet checkpoint ({', '.join(names)}) in {runs}")
+    return best
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True)
     p.add_argument("--runs", required=True, help="the model helper's checkpoint folder (pipeline/train/runs)")
-    p.add_argument("--unet-ckpt", default="unet.pt", help="UNet checkpoint in --runs (its 'ema' weights)")
+    p.add_argument("--unet-ckpt", help="UNet checkpoint in --runs (its 'ema' weights); default: whichever of "
+                   f"{', '.join(UNET_CKPTS)} matches the export")
     p.add_argument("--vae-ckpt", default="vae.pt", help="autoencoder checkpoint in --runs")
     p.add_argument("--inputs", required=True)
     p.add_argument("--steps", type=int, required=True)
@@ -97,12 +118,10 @@ def main():
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
 
-    unet = UNet().eval()
-    ck = torch.load(os.path.join(args.runs, args.unet_ckpt))
-    unet.load_state_dict(ck["ema"])
+    unet, unet_loaded, unet_unmatched = load_unet(args.runs, [args.unet_ckpt] if args.unet_ckpt else UNET_CKPTS,
+                                                  os.path.join(args.model, "unet", "model.onnx"))
     ae = AutoEncoder().eval()
     ae.load_state_dict(torch.load(os.path.join(args.runs, args.vae_ckpt))["model"])
-    unet_loaded, unet_unmatched = load_from_onnx(unet, os.path.join(args.model, "unet", "model.onnx"))
     vae_loaded, vae_unmatched = load_from_onnx(ae.decoder, os.path.join(args.model, "vae_decoder", "model.onnx"))
 
     with open(os.path.join(args.model, "scheduler", "scheduler_config.json")) as f:

@@ -55,7 +55,13 @@ export function parseKey(text: string, registry: ProfileRegistry): ParsedKey {
   }
   const profile = registry.get(id, Number(versionText));
   if (profile === undefined) {
-    throw new KeyError('version', hyphen + 1, `profile "${id}" has no version ${versionText} (index ${hyphen + 1})`);
+    const versions = registry.profiles.filter((p) => p.id === id).map((p) => p.version);
+    throw new KeyError(
+      'version',
+      hyphen + 1,
+      `profile "${id}" has no version ${versionText} at index ${hyphen + 1} (known: ${versions.join(', ')}; ` +
+        'keys of another version name images of other model weights)',
+    );
   }
   const payload = text.slice(dot + 1);
   checkPayload(payload, dot + 1, profile, `a ${id}-${profile.version} key`);

@@ -104,6 +104,11 @@ describe('malformed keys', () => {
     ['a second dot', `${good.slice(0, 30)}.${good.slice(31)}`, 'alphabet', 30],
     ['sd-lob written with a prefix', `sd-lob-1.${'A'.repeat(189_436)}`, 'profile', 0],
   ];
+  it('a key of another version says which versions exist', () => {
+    const err = keyError(() => parseKey(`synth-2.${good.slice(8)}`, registry));
+    expect(err.message).toContain('profile "synth" has no version 2 at index 6 (known: 1;');
+  });
+
   for (const [label, text, code, index] of cases) {
     it(`${label} → ${code} at index ${index}`, () => {
       const err = keyError(() => parseKey(text, registry));

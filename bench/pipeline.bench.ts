@@ -12,8 +12,8 @@ import { searchKey } from '../pipeline/search.ts';
 /**
  * Milliseconds per image for the default model (LOB_MODEL overrides), ours (onnxruntime-node, in-process and through
  * the worker pool) side by side with a PyTorch eager reference on the same weights, steps, guidance, inputs and
- * threads (bench/python/pipeline_ref.py; needs the model helper's checkpoints in pipeline/train/runs, which it
- * verifies against the ONNX initializers). Also: first image after process start (the CLI, wall clock), peak RSS,
+ * threads (bench/python/pipeline_ref.py, which fills the model helper's PyTorch modules from the ONNX files
+ * themselves and reports every tensor it could not). Also: first image after process start (the CLI, wall clock), peak RSS,
  * where the time goes per stage, and how far the two images differ.
  */
 const REPEAT = Number(process.env.LOB_BENCH_REPEAT ?? 8);
@@ -61,16 +61,12 @@ function timedChild(
  * its OpenMP threads then sleep when idle, as ours do (allowSpinning off); with spinning threads on a shared machine
  * it measured 30 s per image instead of 0.5 s. */
 function torchReference(dir: string, tmp: string, steps: number, guidance: number, threads: number) {
-  const ckpt = process.env.LOB_BENCH_UNET_CKPT;
   return timedChild(
     '/usr/bin/python3',
     [
       join(projectRoot(), 'bench', 'python', 'pipeline_ref.py'),
       ...['--model', dir, '--inputs', tmp, '--steps', String(steps), '--guidance', String(guidance)],
-      ...['--runs', process.env.LOB_TRAIN_RUNS ?? join(projectRoot(), 'pipeline', 'train', 'runs')],
       ...['--threads', String(threads), '--repeat', String(TORCH_REPEAT)],
-      ...(ckpt ? ['--unet-ckpt', ckpt] : []),
-      ...['--vae-ckpt', process.env.LOB_BENCH_VAE_CKPT ?? 'vae.pt'],
     ],
     { OMP_WAIT_POLICY: 'PASSIVE' },
   );

@@ -1,12 +1,12 @@
 """PyTorch eager reference for bench/pipeline.bench.ts: the default model's render loop on the same weights.
 
 Run with Debian's python (torch 1.13):
-    /usr/bin/python3 bench/python/pipeline_ref.py --model models/emoji --runs pipeline/train/runs \
-        --inputs DIR --steps 12 --guidance 3 --threads 2 --repeat 5
+    /usr/bin/python3 bench/python/pipeline_ref.py --model models/emoji --inputs DIR --steps 12 --guidance 3 \
+        --threads 2 --repeat 5
 
-Weights: the model helper's module classes (pipeline/train/models.py) filled from its training checkpoints, then
-every tensor looked up among the ONNX initializers and copied from there (bench/python/onnx_weights.py); the report
-lists any tensor the export folded away. Inputs (written by the TypeScript side, raw little-endian float32): cond.f32
+Weights: the model helper's module classes (pipeline/train/models.py) filled from the shipped ONNX files themselves
+(bench/python/onnx_weights.py: a probe export maps each tensor to its initializer), so no training checkpoint is
+needed; the report lists any tensor the export folded away. The probe exports are not counted in the start-up time. Inputs (written by the TypeScript side, raw little-endian float32): cond.f32
 and uncond.f32 [T, D] text states, latent.f32 [1, 4, H, W]. The loop is diffusers' DDIM (eta 0) as the model's
 scheduler_config.json sets it, guidance batched like the TypeScript pipeline (uncond and cond as one batch of 2),
 then the VAE decode and diffusers' 8-bit postprocess. Prints one JSON object.
@@ -27,12 +27,13 @@ sys.path.insert(0, os.path.join(ROOT, "pipeline", "train"))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+import export as EX  # noqa: E402
 from models import AutoEncoder, UNet  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("onnx_weights", os.path.join(HERE, "onnx_weights.py"))
 _onnx_weights = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_onnx_weights)
-load_from_onnx = _onnx_weights.load_from_onnx
+load_via_probe = _onnx_weights.load_via_probe
 
 
 def ddim(config, steps):
@@ -81,33 +82,21 @@ def render(unet, ae, config, cond, uncond, latent, steps, guidance):
     return x, np.round(img * 255).astype(np.uint8)
 
 
-UNET_CKPTS = ["unet_more.pt", "unet.pt"]  # the second training phase, else the first (pipeline/train/train.py)
+def export_unet(unet, path):
+    """As pipeline/train/export.py writes unet/model.onnx (same graph wrapper, input shapes, names, opset)."""
+    inputs = (torch.zeros(2, 4, 16, 16), torch.tensor([999, 500], dtype=torch.int64), torch.zeros(2, 16, 64))
+    EX.export_graph(EX.UNetGraph(unet).eval(), inputs, ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
+                    path)
 
 
-def load_unet(runs, names, onnx_path):
-    """The UNet from the checkpoint whose weights the export holds: the one with the most tensors found in it."""
-    best = None
-    for name in names:
-        path = os.path.join(runs, name)
-        if not os.path.exists(path):
-            continue
-        unet = UNet().eval()
-        unet.load_state_dict(torch.load(path)["ema"])
-        loaded, unmatched = load_from_onnx(unet, onnx_path)
-        if best is None or len(loaded) > len(best[1]):
-            best = (unet, loaded, unmatched)
-    if best is None:
-        raise SystemExit(f"no UNet checkpoint ({', '.join(names)}) in {runs}")
-    return best
+def export_decoder(ae, path):
+    """As pipeline/train/export.py writes vae_decoder/model.onnx."""
+    EX.export_graph(EX.DecoderGraph(ae).eval(), (torch.zeros(2, 4, 16, 16),), ["latent_sample"], ["sample"], path)
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True)
-    p.add_argument("--runs", required=True, help="the model helper's checkpoint folder (pipeline/train/runs)")
-    p.add_argument("--unet-ckpt", help="UNet checkpoint in --runs (its 'ema' weights); default: whichever of "
-                   f"{', '.join(UNET_CKPTS)} matches the export")
-    p.add_argument("--vae-ckpt", default="vae.pt", help="autoencoder checkpoint in --runs")
     p.add_argument("--inputs", required=True)
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--guidance", type=float, required=True)
@@ -118,11 +107,16 @@ def main():
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
 
-    unet, unet_loaded, unet_unmatched = load_unet(args.runs, [args.unet_ckpt] if args.unet_ckpt else UNET_CKPTS,
-                                                  os.path.join(args.model, "unet", "model.onnx"))
+    t_probe = time.perf_counter()
+    unet = UNet().eval()
+    unet_loaded, unet_unmatched = load_via_probe(unet, os.path.join(args.model, "unet", "model.onnx"), export_unet)
     ae = AutoEncoder().eval()
-    ae.load_state_dict(torch.load(os.path.join(args.runs, args.vae_ckpt))["model"])
-    vae_loaded, vae_unmatched = load_from_onnx(ae.decoder, os.path.join(args.model, "vae_decoder", "model.onnx"))
+    vae_loaded, vae_unmatched = load_via_probe(ae, os.path.join(args.model, "vae_decoder", "model.onnx"),
+                                               export_decoder)
+    # the encoder is not in the decoder's graph: only the decoder's tensors and the latent statistics count
+    vae_unmatched = [n for n in vae_unmatched if not n.startswith("encoder.")]
+    vae_loaded = [n for n in vae_loaded if not n.startswith("encoder.")]
+    t_start += time.perf_counter() - t_probe
 
     with open(os.path.join(args.model, "scheduler", "scheduler_config.json")) as f:
         config = json.load(f)

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../test/app/chromium.ts';
 import { ensureBuild, startServer } from '../test/app/server.ts';
+import { median } from './stats.ts';
 
 /**
  * Time to image in the real page (Debian's Chromium against the production build, served locally, cold disk
@@ -42,9 +43,7 @@ async function quiet(page: Page, inFlight: () => number): Promise<void> {
 }
 
 function summary(ms: number[]): string {
-  const sorted = [...ms].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
-  return `${median.toFixed(1)} | ${sorted[0].toFixed(1)} | ${(sorted.at(-1) as number).toFixed(1)}`;
+  return `${median(ms).toFixed(1)} | ${Math.min(...ms).toFixed(1)} | ${Math.max(...ms).toFixed(1)}`;
 }
 
 async function postRender(url: string, key: string): Promise<number> {

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { decodeGen5, encodeGen5 } from '../gen5/index.ts';
 import { currentEnvironment } from '../lib/environment.ts';
 import { encodeNpy } from '../lib/npy.ts';
+import { median } from './stats.ts';
 
 /**
  * Encode + decode of one .gen5 file holding a 1×4×64×64 float32 latent (zstd) and a 512×512 PNG, through files
@@ -18,11 +19,6 @@ const ROUNDS = 40;
 const TRIALS = 3;
 const WARMUP = 10; // V8 optimises the hot paths only after some calls
 const GEN5_SRC = process.env.GEN5_SRC ?? '/tmp/gen5-src';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** Deterministic inputs: Box–Muller normals for the latent, smooth colour fields plus noise for the image. */
 async function makeInputs(dir: string): Promise<{ latent: Float32Array; png: Uint8Array }> {

@@ -12,6 +12,7 @@ import {
   parseKey,
   randomKey,
 } from '../keyspace/index.ts';
+import { median } from './stats.ts';
 
 /**
  * sd-lob keys (189,436 characters) decoded and encoded by our keyspace, side by side with the seed project's own
@@ -22,11 +23,6 @@ const ROUNDS = 60;
 const PY_ROUNDS = 5;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const sdLobDir = join(root, 'test/fixtures/sd-lob');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 interface Timing {
   decode: number;

@@ -8,6 +8,7 @@ import { defaultModelDir, projectRoot } from '../pipeline/project-root.ts';
 import { renderKey } from '../pipeline/render.ts';
 import { Renderer } from '../pipeline/renderer.ts';
 import { searchKey } from '../pipeline/search.ts';
+import { median } from './stats.ts';
 
 /**
  * Milliseconds per image for the default model (LOB_MODEL overrides), ours (onnxruntime-node, in-process and through
@@ -22,10 +23,6 @@ const ROUNDS = Number(process.env.LOB_BENCH_ROUNDS ?? 3);
 const THREADS = Number(process.env.LOB_BENCH_THREADS ?? availableParallelism());
 const PROMPT = 'red heart';
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const f = (x: number) => x.toFixed(1);
 
 interface TorchReport {

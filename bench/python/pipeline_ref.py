@@ -85,13 +85,12 @@ def render(unet, ae, config, cond, uncond, latent, steps, guidance):
 def export_unet(unet, path):
     """As pipeline/train/export.py writes unet/model.onnx (same graph wrapper, input shapes, names, opset)."""
     inputs = (torch.zeros(2, 4, 16, 16), torch.tensor([999, 500], dtype=torch.int64), torch.zeros(2, 16, 64))
-    EX.export_graph(EX.UNetGraph(unet).eval(), inputs, ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
-                    path)
+    EX.export_graph(EX.UNetGraph(unet).eval(), inputs, *EX.UNET_IO, path)
 
 
 def export_decoder(ae, path):
     """As pipeline/train/export.py writes vae_decoder/model.onnx."""
-    EX.export_graph(EX.DecoderGraph(ae).eval(), (torch.zeros(2, 4, 16, 16),), ["latent_sample"], ["sample"], path)
+    EX.export_graph(EX.DecoderGraph(ae).eval(), (torch.zeros(2, 4, 16, 16),), *EX.DECODER_IO, path)
 
 
 def main():

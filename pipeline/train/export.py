@@ -68,6 +68,12 @@ class EncoderGraph(nn.Module):
         return self.ae.encode_norm(sample)
 
 
+# input and output names of the graphs the pipeline drives (diffusers' ONNX names); bench/python/pipeline_ref.py
+# re-exports with the same names to map weights back
+UNET_IO = (["sample", "timestep", "encoder_hidden_states"], ["out_sample"])
+DECODER_IO = (["latent_sample"], ["sample"])
+
+
 def load_unet(path):
     unet = UNet()
     unet.load_state_dict(torch.load(path)["ema"])
@@ -127,9 +133,8 @@ def export(out, unet_ckpt, version, steps, guidance, key_version):
     pix = torch.rand(b, 3, 64, 64) * 2 - 1
     graphs = {
         "text_encoder": (TextEncoderGraph(clip.text), (ids,), ["input_ids"], ["last_hidden_state", "text_embeds"]),
-        "unet": (UNetGraph(unet), (sample, timestep, ehs), ["sample", "timestep", "encoder_hidden_states"],
-                 ["out_sample"]),
-        "vae_decoder": (DecoderGraph(ae), (sample,), ["latent_sample"], ["sample"]),
+        "unet": (UNetGraph(unet), (sample, timestep, ehs), *UNET_IO),
+        "vae_decoder": (DecoderGraph(ae), (sample,), *DECODER_IO),
         "vae_encoder": (EncoderGraph(ae), (pix,), ["sample"], ["latent_sample"]),
         "image_encoder": (clip.image, (pix,), ["pixel_values"], ["image_embeds"]),
     }

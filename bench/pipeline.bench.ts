@@ -28,6 +28,7 @@ const f = (x: number) => x.toFixed(1);
 interface TorchReport {
   torch: string;
   ms: number[];
+  cpu_per_wall: number;
   first_ms: number;
   startup_to_first_image_ms: number;
   peak_rss_mb: number;
@@ -69,18 +70,22 @@ function torchReference(dir: string, tmp: string, steps: number, guidance: numbe
   );
 }
 
-/** Median ms per image in process at a given intra-op thread count (fresh sessions, one warm-up render). */
-async function oursAt(dir: string, key: string, threads: number): Promise<number> {
+/** Median ms per image in process at a given intra-op thread count (fresh sessions, one warm-up render), and the
+ * process's CPU time over wall time while timed: the cores it kept busy, to check the thread count held. */
+async function oursAt(dir: string, key: string, threads: number): Promise<{ ms: number; cpuPerWall: number }> {
   const model = await loadModel(dir, { intraOpNumThreads: threads });
   try {
     await renderKey(model, key);
     const ms: number[] = [];
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
     for (let i = 0; i < REPEAT; i++) {
       const t = performance.now();
       await renderKey(model, key);
       ms.push(performance.now() - t);
     }
-    return median(ms);
+    const cpu = process.cpuUsage(cpu0);
+    return { ms: median(ms), cpuPerWall: (cpu.user + cpu.system) / 1000 / (performance.now() - wall0) };
   } finally {
     await model.release();
   }
@@ -154,15 +159,20 @@ export default async function bench(): Promise<{ title: string; markdown: string
     for (const threads of [...new Set([1, THREADS])]) {
       // ours and PyTorch alternate, round by round, so drift in the machine's load hits both sides alike
       const oursRounds: number[] = [];
+      const oursCpu: number[] = [];
       const torchRounds: number[] = [];
+      const torchCpu: number[] = [];
       let py: ReturnType<typeof timedChild> | null = null;
       let t: TorchReport | null = null;
       for (let round = 0; round < ROUNDS; round++) {
-        oursRounds.push(await oursAt(dir, key, threads));
+        const ours = await oursAt(dir, key, threads);
+        oursRounds.push(ours.ms);
+        oursCpu.push(ours.cpuPerWall);
         py = torchReference(dir, tmp, d.steps, first.guidance, threads);
         if (py.status !== 0) break;
         t = JSON.parse(py.stdout.trim().split('\n').at(-1) as string) as TorchReport;
         torchRounds.push(median(t.ms));
+        torchCpu.push(t.cpu_per_wall);
       }
       if (!py || !t || py.status !== 0) {
         const why = (py?.stderr ?? '')
@@ -178,6 +188,7 @@ export default async function bench(): Promise<{ title: string; markdown: string
         `| ${threads} thread(s): ours, median of ${ROUNDS} rounds × ${REPEAT} | **${f(median(oursRounds))} ms** |`,
         `| ${threads} thread(s): PyTorch ${t.torch} eager, median of ${ROUNDS} rounds × ${t.ms.length} | **${f(median(torchRounds))} ms** |`,
         `| ${threads} thread(s): **speed-up** (PyTorch / ours), median of rounds [range] | **${median(ratios).toFixed(2)}×** [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}] |`,
+        `| ${threads} thread(s): CPU time / wall while timed (cores kept busy), ours / PyTorch | ${median(oursCpu).toFixed(2)} / ${median(torchCpu).toFixed(2)} |`,
         `| ${threads} thread(s): PyTorch first image in process / process start → first image | ${f(t.first_ms)} ms / ${f(t.startup_to_first_image_ms)} ms |`,
         `| ${threads} thread(s): PyTorch peak RSS | ${f(py.rssMb ?? t.peak_rss_mb)} MB |`,
       );

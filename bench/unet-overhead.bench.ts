@@ -17,7 +17,8 @@ import { median } from './stats.ts';
 const SIZES = [16, 4];
 const REPS = 100;
 
-async function ortMs(path: string, hw: number): Promise<number> {
+/** Median ms per call, and CPU time over wall time while timed (≈ 1 if one thread did the work). */
+async function ortMs(path: string, hw: number): Promise<{ ms: number; cpuPerWall: number }> {
   const { session } = await openSession(path, resolveSessionSettings({ intraOpNumThreads: 1 }), []);
   const n = 2 * 4 * hw * hw;
   const feeds = () => ({
@@ -36,12 +37,15 @@ async function ortMs(path: string, hw: number): Promise<number> {
   try {
     for (let i = 0; i < 5; i++) await session.run(feeds());
     const ms: number[] = [];
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
     for (let i = 0; i < REPS; i++) {
       const t = performance.now();
       await session.run(feeds());
       ms.push(performance.now() - t);
     }
-    return median(ms);
+    const cpu = process.cpuUsage(cpu0);
+    return { ms: median(ms), cpuPerWall: (cpu.user + cpu.system) / 1000 / (performance.now() - wall0) };
   } finally {
     await session.release();
   }
@@ -60,11 +64,18 @@ export default async function bench(): Promise<{ title: string; markdown: string
     const t = JSON.parse(py.stdout.trim().split('\n').at(-1) as string) as {
       torch: string;
       ms: Record<string, number>;
+      cpu_per_wall: Record<string, number>;
       unet_from_onnx: number;
       unet_not_in_onnx: string[];
     };
     const ours: Record<number, number> = {};
-    for (const hw of SIZES) ours[hw] = await ortMs(join(tmp, 'unet_hw.onnx'), hw);
+    const oursCpu: number[] = [];
+    for (const hw of SIZES) {
+      const r = await ortMs(join(tmp, 'unet_hw.onnx'), hw);
+      ours[hw] = r.ms;
+      oursCpu.push(r.cpuPerWall);
+    }
+    const cpuRange = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
     const [big, small] = SIZES;
     const row = (label: string, a: number, b: number) =>
       `| ${label} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(a / b).toFixed(2)}× |`;
@@ -76,6 +87,8 @@ export default async function bench(): Promise<{ title: string; markdown: string
       row(`${big}×${big} latent (the model's)`, t.ms[big], ours[big]),
       row(`${small}×${small} latent: per-operation overhead`, t.ms[small], ours[small]),
       row('difference: arithmetic', t.ms[big] - t.ms[small], ours[big] - ours[small]),
+      '',
+      `CPU time / wall while timed (1.00 = one core busy): ours ${cpuRange(oursCpu)}, PyTorch ${cpuRange(Object.values(t.cpu_per_wall))}.`,
       '',
       `2× on the whole call needs ours ≤ ${(t.ms[big] / 2).toFixed(2)} ms.`,
     ].join('\n');

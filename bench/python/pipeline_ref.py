@@ -34,6 +34,10 @@ _spec = importlib.util.spec_from_file_location("onnx_weights", os.path.join(HERE
 _onnx_weights = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_onnx_weights)
 load_via_probe = _onnx_weights.load_via_probe
+_spec = importlib.util.spec_from_file_location("threads", os.path.join(HERE, "threads.py"))
+_threads = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_threads)
+pin_threads, CpuClock = _threads.pin_threads, _threads.CpuClock
 
 
 def ddim(config, steps):
@@ -85,7 +89,7 @@ def render(unet, ae, config, cond, uncond, latent, steps, guidance):
 def export_unet(unet, path):
     """As pipeline/train/export.py writes unet/model.onnx (same graph wrapper, input shapes, names, opset)."""
     inputs = (torch.zeros(2, 4, 16, 16), torch.tensor([999, 500], dtype=torch.int64), torch.zeros(2, 16, 64))
-    EX.export_graph(EX.UNetGraph(unet).eval(), inputs, *EX.UNET_IO, path)
+    EX.export_unet(unet, inputs, path)
 
 
 def export_decoder(ae, path):
@@ -103,8 +107,7 @@ def main():
     p.add_argument("--repeat", type=int, default=5)
     args = p.parse_args()
     t_start = time.perf_counter()
-    torch.set_num_threads(args.threads)
-    torch.set_num_interop_threads(1)
+    pin_threads(args.threads)
 
     t_probe = time.perf_counter()
     unet = UNet().eval()
@@ -130,16 +133,18 @@ def main():
     final, rgb = render(unet, ae, config, cond, uncond, latent, args.steps, args.guidance)
     first_ms = (time.perf_counter() - first_start) * 1000
     times = []
-    for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        render(unet, ae, config, cond, uncond, latent, args.steps, args.guidance)
-        times.append((time.perf_counter() - t0) * 1000)
+    with CpuClock() as cpu:
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            render(unet, ae, config, cond, uncond, latent, args.steps, args.guidance)
+            times.append((time.perf_counter() - t0) * 1000)
     rgb.tofile(os.path.join(args.inputs, "torch_rgb.u8"))
     final.numpy().astype("<f4").tofile(os.path.join(args.inputs, "torch_final.f32"))
     print(json.dumps({
         "torch": torch.__version__,
         "threads": args.threads,
         "ms": times,
+        "cpu_per_wall": cpu.ratio,
         "first_ms": first_ms,
         "startup_to_first_image_ms": (time.perf_counter() - t_start) * 1000 - sum(times),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -26,11 +26,12 @@ def median_ms(unet, hw, reps=60):
         for _ in range(5):
             unet(x, t, c)
         ts = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            unet(x, t, c)
-            ts.append((time.perf_counter() - t0) * 1000)
-    return sorted(ts)[reps // 2]
+        with REF.CpuClock() as cpu:
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                unet(x, t, c)
+                ts.append((time.perf_counter() - t0) * 1000)
+    return sorted(ts)[reps // 2], cpu.ratio
 
 
 def main():
@@ -38,8 +39,7 @@ def main():
     p.add_argument("--model", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
+    REF.pin_threads(1)
     unet = REF.UNet().eval()
     loaded, unmatched = REF.load_via_probe(unet, os.path.join(args.model, "unet", "model.onnx"), REF.export_unet)
     names = REF.EX.UNET_IO
@@ -49,7 +49,10 @@ def main():
     torch.onnx.export(REF.EX.UNetGraph(unet).eval(), inputs, os.path.join(args.out, "unet_hw.onnx"),
                       input_names=names[0], output_names=names[1], dynamic_axes=axes, opset_version=REF.EX.OPSET,
                       do_constant_folding=True)
-    print(json.dumps({"torch": torch.__version__, "ms": {str(hw): median_ms(unet, hw) for hw in (16, 4)},
+    REF.EX.per_sample_means(os.path.join(args.out, "unet_hw.onnx"))
+    timed = {str(hw): median_ms(unet, hw) for hw in (16, 4)}
+    print(json.dumps({"torch": torch.__version__, "ms": {hw: ms for hw, (ms, _) in timed.items()},
+                      "cpu_per_wall": {hw: ratio for hw, (_, ratio) in timed.items()},
                       "unet_from_onnx": len(loaded), "unet_not_in_onnx": unmatched}))
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import onnx
 import torch
 import torch.nn as nn
+from onnx import helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -88,6 +89,42 @@ def export_graph(module, inputs, in_names, out_names, path):
     onnx.checker.check_model(onnx.load(path))
 
 
+def per_sample_means(path):
+    """Rewrites the UNet's mean over text tokens (ReduceMean, axis 1) as a MatMul with a constant averaging row.
+
+    onnxruntime's ReduceMean sums in another order for a batch of 1 than for a batch of 2 (a leading 1 is collapsed
+    and another kernel runs), so a guided step's two branches run as two batch-1 calls (one per thread, see
+    pipeline/guided-unet.ts) would not reproduce the bits of one batch-2 call. MatMul([1, T] of 1/T, [B, T, D]) is
+    computed sample by sample: every batch size gives the same bits. Same function, same weights.
+    """
+    model = onnx.load(path)
+    graph = model.graph
+    dims = {i.name: [d.dim_value or None for d in i.type.tensor_type.shape.dim] for i in graph.input}
+    for idx, node in enumerate(list(graph.node)):
+        if node.op_type != "ReduceMean":
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        shape = dims.get(node.input[0])
+        if list(attrs.get("axes", [])) != [1] or attrs.get("keepdims", 1) != 0 or not shape or None in shape[1:]:
+            raise SystemExit(f"per_sample_means: cannot rewrite {node.name} ({attrs}, input {shape})")
+        _, tokens, width = shape
+        avg, flat = f"{node.name}/per_sample_weights", f"{node.name}/per_sample_shape"
+        graph.initializer.extend([numpy_helper.from_array(np.full((1, tokens), 1 / tokens, np.float32), avg),
+                                  numpy_helper.from_array(np.array([-1, width], np.int64), flat)])
+        graph.node.remove(node)
+        graph.node.insert(idx, helper.make_node("Reshape", [f"{node.name}/per_sample", flat], [node.output[0]],
+                                                name=f"{node.name}/per_sample_reshape"))
+        graph.node.insert(idx, helper.make_node("MatMul", [avg, node.input[0]], [f"{node.name}/per_sample"],
+                                                name=f"{node.name}/per_sample_matmul"))
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def export_unet(unet, inputs, path):
+    export_graph(UNetGraph(unet).eval(), inputs, *UNET_IO, path)
+    per_sample_means(path)
+
+
 def write_json(path, obj):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -133,7 +170,7 @@ def export(out, unet_ckpt, version, steps, guidance, key_version):
     pix = torch.rand(b, 3, 64, 64) * 2 - 1
     graphs = {
         "text_encoder": (TextEncoderGraph(clip.text), (ids,), ["input_ids"], ["last_hidden_state", "text_embeds"]),
-        "unet": (UNetGraph(unet), (sample, timestep, ehs), *UNET_IO),
+        "unet": (UNetGraph(unet), (sample, timestep, ehs), *UNET_IO),  # exported by export_unet
         "vae_decoder": (DecoderGraph(ae), (sample,), *DECODER_IO),
         "vae_encoder": (EncoderGraph(ae), (pix,), ["sample"], ["latent_sample"]),
         "image_encoder": (clip.image, (pix,), ["pixel_values"], ["image_embeds"]),
@@ -141,7 +178,11 @@ def export(out, unet_ckpt, version, steps, guidance, key_version):
     ref = {}
     for name, (mod, inputs, ins, outs) in graphs.items():
         mod.eval()
-        export_graph(mod, inputs, ins, outs, os.path.join(out, name, "model.onnx"))
+        path = os.path.join(out, name, "model.onnx")
+        if name == "unet":
+            export_unet(unet, inputs, path)
+        else:
+            export_graph(mod, inputs, ins, outs, path)
         with torch.no_grad():
             res = mod(*inputs)
         res = res if isinstance(res, tuple) else (res,)

@@ -2,7 +2,7 @@
 
 Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 9 --unet-min 58
        --decoder-min 6 --more-min 55]
-       [--version 2.0.0 --key-version 2] [--steps 16] [--guidance 6]
+       [--version 2.0.1 --key-version 2] [--steps 16] [--guidance 6]
 """
 import argparse
 import json
@@ -28,7 +28,7 @@ if __name__ == "__main__":
     ap.add_argument("--unet-min", default="58")
     ap.add_argument("--decoder-min", default="6")
     ap.add_argument("--more-min", default="55", help="the UNet's second phase (train.py --stage unet-more)")
-    ap.add_argument("--version", default="2.0.0")
+    ap.add_argument("--version", default="2.0.1")
     ap.add_argument("--key-version", default="2", help="the keyspace profile version: bump it with new weights")
     ap.add_argument("--steps", default="16")
     ap.add_argument("--guidance", default="6")

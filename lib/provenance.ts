@@ -28,6 +28,8 @@ export interface ProvenanceInput {
   settings: {
     /** Session options (executionProvider, graphOptimizationLevel, threads, …): recorded as given. */
     session: { executionProvider?: string };
+    /** The UNet's threads per session and guidance mode (pipeline/guided-unet.ts), recorded with the session. */
+    unet?: { threads: number[]; guidance: string };
     latentShape: number[];
     embeddingShape: number[];
     precision?: string;
@@ -95,7 +97,13 @@ export function buildGen5Input(result: ProvenanceInput, options: ProvenanceOptio
       guidance: result.guidance,
       precision,
       executionProvider,
-      sessionOptions: jsonOnly(result.settings.session as Record<string, unknown>),
+      sessionOptions: jsonOnly({
+        ...(result.settings.session as Record<string, unknown>),
+        ...(result.settings.unet && {
+          unetThreads: result.settings.unet.threads,
+          guidance: result.settings.unet.guidance,
+        }),
+      }),
     },
     image_sha256: imageSha,
   };

@@ -1,8 +1,8 @@
-import * as ort from 'onnxruntime-node';
 import { RenderCancelledError, RenderInputError } from './errors.ts';
 import { decodeLatents, type Model } from './model.ts';
 import { SeededRandom } from './prng.ts';
 import { createScheduler } from './schedulers/index.ts';
+import { runUnet } from './unet-call.ts';
 
 export interface GenerateInput {
   steps: number;
@@ -29,9 +29,9 @@ export interface GenerateOutput {
 }
 
 /**
- * Key contents → image. Guidance: scale > 1 runs the unconditional and conditional branches (as one batch of 2
- * when the UNet allows it) and mixes uncond + s·(cond − uncond); scale ≤ 1 runs the conditional branch alone,
- * diffusers' rule (`do_classifier_free_guidance = guidance_scale > 1`).
+ * Key contents → image. Guidance: scale > 1 runs the unconditional and conditional branches (model.guided: as one
+ * batch of 2, or in parallel on two threads with the same bits) and mixes uncond + s·(cond − uncond); scale ≤ 1 runs
+ * the conditional branch alone, diffusers' rule (`do_classifier_free_guidance = guidance_scale > 1`).
  */
 export async function generate(model: Model, input: GenerateInput): Promise<GenerateOutput> {
   const [c, h, w] = model.shapes.latent;
@@ -64,17 +64,12 @@ export async function generate(model: Model, input: GenerateInput): Promise<Gene
     const xIn = scheduler.scaleModelInput(x, i);
     let eps: Float32Array;
     if (!guided) {
-      eps = await runUnet(model, xIn, t, input.embedding, 1);
+      eps = await runUnet(model.unet.session, model.shapes, xIn, t, input.embedding, 1);
       unetCalls++;
-    } else if (model.shapes.unetBatches) {
-      const both = await runUnet(model, concat(xIn, xIn), t, concat(model.uncond, input.embedding), 2);
-      unetCalls++;
-      eps = mixGuidance(both.subarray(0, n), both.subarray(n), g);
     } else {
-      const u = await runUnet(model, xIn, t, model.uncond, 1);
-      const cnd = await runUnet(model, xIn, t, input.embedding, 1);
-      unetCalls += 2;
-      eps = mixGuidance(u, cnd, g);
+      const out = await model.guided.run(xIn, t, model.uncond, input.embedding);
+      unetCalls += out.calls;
+      eps = mixGuidance(out.uncond, out.cond, g);
     }
     x = scheduler.step(eps, i, x);
     input.onStep?.(i + 1, total);
@@ -101,39 +96,6 @@ export function mixGuidance(uncond: Float32Array, cond: Float32Array, scale: num
   const out = new Float32Array(cond.length);
   for (let i = 0; i < out.length; i++) out[i] = uncond[i] + scale * (cond[i] - uncond[i]);
   return out;
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-async function runUnet(
-  model: Model,
-  sample: Float32Array,
-  t: number,
-  states: Float32Array,
-  batch: number,
-): Promise<Float32Array> {
-  const [c, h, w] = model.shapes.latent;
-  const { tokens, hidden, timestepType, timestepRank } = model.shapes;
-  const tShape = timestepRank === 0 ? [] : [batch];
-  const count = timestepRank === 0 ? 1 : batch;
-  // an int timestep input gets the value truncated, as numpy's astype does in diffusers' ONNX pipelines
-  const timestep =
-    timestepType === 'int64'
-      ? new ort.Tensor('int64', new BigInt64Array(count).fill(BigInt(Math.trunc(t))), tShape)
-      : timestepType === 'int32'
-        ? new ort.Tensor('int32', new Int32Array(count).fill(Math.trunc(t)), tShape)
-        : new ort.Tensor('float32', new Float32Array(count).fill(t), tShape);
-  const out = await model.unet.session.run({
-    sample: new ort.Tensor('float32', sample, [batch, c, h, w]),
-    timestep,
-    encoder_hidden_states: new ort.Tensor('float32', states, [batch, tokens, hidden]),
-  });
-  return out.out_sample.data as Float32Array;
 }
 
 /** [-1, 1] CHW floats → 8-bit RGB HWC, as diffusers' postprocess: (x/2 + 0.5) clamped, ×255, round half to even. */

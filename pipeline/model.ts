@@ -1,8 +1,10 @@
+import { statSync } from 'node:fs';
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { loadProfile, type Profile } from '../keyspace/profile.ts';
 import { createProfileRegistry, type ProfileRegistry } from '../keyspace/registry.ts';
 import { ModelLoadError, RenderInputError } from './errors.ts';
+import { GuidedUnet } from './guided-unet.ts';
 import { type ModelFolder, modelName, readModelFolder } from './model-folder.ts';
 import { modelProfileJson } from './profile.ts';
 import { createScheduler, SchedulerConfigError } from './schedulers/index.ts';
@@ -17,11 +19,21 @@ import {
   type SessionSettings,
 } from './sessions.ts';
 import { loadTokenizer, tokenize } from './tokenizer.ts';
+import { UnetBranch } from './unet-branch.ts';
 
 export interface LoadModelOptions extends SessionRequest {
   /** Overrides the model's classifier-free guidance scale (model_index lob.guidance_scale, else 7.5). */
   guidanceScale?: number;
+  /**
+   * Run a guided step's two branches at once, each on half of the intra-op threads (a second UNet session on a
+   * helper thread). Default: when there are ≥ 2 threads, the model guides (scale > 1) and the UNet file is at most
+   * PARALLEL_GUIDANCE_MAX_BYTES (the second session holds another copy of the weights).
+   */
+  parallelGuidance?: boolean;
 }
+
+/** Largest UNet file that gets a second session for parallel guidance by default (SD 1.5's is 3.4 GB). */
+export const PARALLEL_GUIDANCE_MAX_BYTES = 512 * 2 ** 20;
 
 /** Shapes the pipeline feeds, read from the sessions (exports differ) and the folder's configs. */
 export interface ModelShapes {
@@ -50,6 +62,10 @@ export interface Model {
   tokenizer: PreTrainedTokenizer;
   text: OpenedSession;
   unet: OpenedSession;
+  /** The UNet's intra-op threads: one session, or the caller's and the branch thread's for parallel guidance. */
+  unetThreads: number[];
+  /** Runs guided steps (batched, or the two branches in parallel). */
+  guided: GuidedUnet;
   vaeDecoder: OpenedSession;
   /** The image encoder, opened on first use (renders never need it; only best-of ranking does); null if absent. */
   imageEncoder(): Promise<OpenedSession | null>;
@@ -144,74 +160,115 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const warnings: string[] = [];
   // the text encoder opens first so a failing non-CPU provider falls back once; the rest load concurrently
   const text = await openSession(folder.onnx.textEncoder, settings, warnings);
-  const [tokenizer, unet, vaeDecoder] = await Promise.all([
-    loadTokenizer(folder.tokenizerDir),
-    openSession(folder.onnx.unet, settings, warnings),
-    openSession(folder.onnx.vaeDecoder, settings, warnings),
-  ]);
-  requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'input'), 'latent_sample', ['float32'], 4);
-  requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'output'), 'sample', ['float32'], 4);
-  const shapes = readShapes(folder, text, unet, tokenizer);
-
-  let schedulerName: string;
-  const defaultSteps = folder.lob?.default_steps ?? DEFAULT_SD_STEPS;
-  try {
-    schedulerName = createScheduler(folder.schedulerConfig, defaultSteps, { noiseFor: () => new Float32Array(0) }).name;
-  } catch (err) {
-    if (err instanceof SchedulerConfigError || err instanceof RangeError) {
-      throw new ModelLoadError(`${dir}/scheduler/scheduler_config.json`, err.message);
-    }
-    throw err;
-  }
   const guidanceScale = options.guidanceScale ?? folder.lob?.guidance_scale ?? DEFAULT_SD_GUIDANCE;
   if (!(guidanceScale >= 0)) throw new RangeError(`guidance scale must be ≥ 0, got ${guidanceScale}`);
-
-  let profile: Profile;
+  const threads = settings.intraOpNumThreads;
+  const parallel =
+    options.parallelGuidance ??
+    (threads >= 2 && guidanceScale > 1 && statSync(folder.onnx.unet).size <= PARALLEL_GUIDANCE_MAX_BYTES);
+  const unetThreads = parallel && threads >= 2 ? [Math.ceil(threads / 2), Math.floor(threads / 2)] : [threads];
+  // the branch thread loads its UNet while this thread loads the rest (it would add ~0.7 s to start-up after it)
+  const branch = unetThreads.length === 2 ? openBranch(folder.onnx.unet, settings, unetThreads[1]) : null;
   try {
-    profile = loadProfile(modelProfileJson(folder, shapes));
+    const [tokenizer, unet, vaeDecoder] = await Promise.all([
+      loadTokenizer(folder.tokenizerDir),
+      openSession(folder.onnx.unet, { ...settings, intraOpNumThreads: unetThreads[0] }, warnings),
+      openSession(folder.onnx.vaeDecoder, settings, warnings),
+    ]);
+    requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'input'), 'latent_sample', ['float32'], 4);
+    requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'output'), 'sample', ['float32'], 4);
+    const shapes = readShapes(folder, text, unet, tokenizer);
+
+    let schedulerName: string;
+    const defaultSteps = folder.lob?.default_steps ?? DEFAULT_SD_STEPS;
+    try {
+      schedulerName = createScheduler(folder.schedulerConfig, defaultSteps, {
+        noiseFor: () => new Float32Array(0),
+      }).name;
+    } catch (err) {
+      if (err instanceof SchedulerConfigError || err instanceof RangeError) {
+        throw new ModelLoadError(`${dir}/scheduler/scheduler_config.json`, err.message);
+      }
+      throw err;
+    }
+
+    let profile: Profile;
+    try {
+      profile = loadProfile(modelProfileJson(folder, shapes));
+    } catch (err) {
+      if (err instanceof ModelLoadError) throw err;
+      throw new ModelLoadError(`${dir}/keyspace.json`, (err as Error).message);
+    }
+    let imageEncoder: Promise<OpenedSession> | undefined;
+    const partial = { folder, shapes, tokenizer, text };
+    const uncond = (await encodeText(partial, '')).hidden;
+    // probe the decoder once so the image size is known (and a broken decoder fails at load, not at first render)
+    const probe = await decodeLatents(
+      { shapes, folder, vaeDecoder },
+      new Float32Array(shapes.latent[0] * shapes.latent[1] * shapes.latent[2]),
+      1,
+    );
+    shapes.imageSize = [probe.height, probe.width];
+    const opened = await branch;
+    if (opened && !opened.ok) {
+      warnings.push(`${opened.message}; guidance runs as one batch on ${unetThreads[0]} thread(s)`);
+      unetThreads.pop();
+    }
+    const guided = new GuidedUnet(unet, shapes, opened?.ok ? opened.branch : null, warnings);
+    const model: Model = {
+      dir,
+      name: modelName(folder),
+      version: String(folder.lob?.version ?? '0'),
+      folder,
+      settings,
+      warnings,
+      shapes,
+      tokenizer,
+      text,
+      unet,
+      unetThreads,
+      guided,
+      vaeDecoder,
+      imageEncoder() {
+        if (!folder.onnx.imageEncoder) return Promise.resolve(null);
+        const path = folder.onnx.imageEncoder;
+        imageEncoder ??= openSession(path, settings, warnings).then((enc) => {
+          checkImageEncoder(enc, shapes.imageSize as [number, number]);
+          return enc;
+        });
+        return imageEncoder;
+      },
+      defaultSteps,
+      guidanceScale,
+      schedulerName,
+      uncond,
+      profile,
+      registry: createProfileRegistry([profile]),
+      async release() {
+        await guided.close();
+        const enc = imageEncoder ? await imageEncoder.catch(() => null) : null;
+        for (const s of [text, unet, vaeDecoder, enc]) await s?.session.release();
+      },
+    };
+    return model;
   } catch (err) {
-    if (err instanceof ModelLoadError) throw err;
-    throw new ModelLoadError(`${dir}/keyspace.json`, (err as Error).message);
+    // a load that fails after the branch thread started must stop it, or it keeps the process alive
+    const opened = await branch;
+    if (opened?.ok) await opened.branch.close();
+    throw err;
   }
-  let imageEncoder: Promise<OpenedSession> | undefined;
-  const partial = { folder, shapes, tokenizer, text };
-  const uncond = (await encodeText(partial, '')).hidden;
-  const model: Model = {
-    dir,
-    name: modelName(folder),
-    version: String(folder.lob?.version ?? '0'),
-    folder,
-    settings,
-    warnings,
-    shapes,
-    tokenizer,
-    text,
-    unet,
-    vaeDecoder,
-    imageEncoder() {
-      if (!folder.onnx.imageEncoder) return Promise.resolve(null);
-      const path = folder.onnx.imageEncoder;
-      imageEncoder ??= openSession(path, settings, warnings).then((enc) => {
-        checkImageEncoder(enc, shapes.imageSize as [number, number]);
-        return enc;
-      });
-      return imageEncoder;
-    },
-    defaultSteps,
-    guidanceScale,
-    schedulerName,
-    uncond,
-    profile,
-    registry: createProfileRegistry([profile]),
-    async release() {
-      const enc = imageEncoder ? await imageEncoder.catch(() => null) : null;
-      for (const s of [text, unet, vaeDecoder, enc]) await s?.session.release();
-    },
-  };
-  // probe the decoder once so the image size is known (and a broken decoder fails at load, not at first render)
-  const probe = await decodeLatents(model, new Float32Array(shapes.latent[0] * shapes.latent[1] * shapes.latent[2]), 1);
-  shapes.imageSize = [probe.height, probe.width];
-  return model;
+}
+
+async function openBranch(
+  path: string,
+  settings: SessionSettings,
+  threads: number,
+): Promise<{ ok: true; branch: UnetBranch } | { ok: false; message: string }> {
+  try {
+    return { ok: true, branch: await UnetBranch.open(path, { ...settings, intraOpNumThreads: threads }) };
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
+  }
 }
 
 /** Text encoder on one prompt: per-token states [T×D] (what keys carry) and the pooled text vector if any. */

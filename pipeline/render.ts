@@ -1,4 +1,5 @@
 import { generate } from './generate.ts';
+import type { GuidanceMode } from './guided-unet.ts';
 import { decodeModelKey } from './keys.ts';
 import type { Model } from './model.ts';
 import { encodePng, PNG_OPTIONS, sha256Hex } from './png.ts';
@@ -6,6 +7,8 @@ import type { SessionSettings } from './sessions.ts';
 
 export interface RenderSettings {
   session: SessionSettings;
+  /** The UNet sessions' intra-op threads and how guided steps ran; neither changes the bits (GuidedUnet checks). */
+  unet: { threads: number[]; guidance: GuidanceMode };
   png: typeof PNG_OPTIONS;
   timesteps: number[];
   latentScaling: number;
@@ -81,6 +84,7 @@ export async function renderKey(model: Model, keyText: string, options: RenderOp
     embedding: decoded.embedding,
     settings: {
       session: { ...model.settings },
+      unet: { threads: [...model.unetThreads], guidance: model.guided.mode },
       png: PNG_OPTIONS,
       timesteps: out.timesteps,
       latentScaling: model.folder.latentScaling,

@@ -1,13 +1,12 @@
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { KeyError } from '../keyspace/index.ts';
 import { ModelLoadError, QueueFullError, RenderCancelledError, RenderInputError } from './errors.ts';
-import { defaultModelDir, projectRoot } from './project-root.ts';
+import { defaultModelDir } from './project-root.ts';
 import type { RenderResult } from './render.ts';
 import type { SearchResult } from './search.ts';
 import type { ExecutionProvider, SessionSettings } from './sessions.ts';
+import { startTsWorker } from './ts-worker.ts';
 import type {
   ModelInfo,
   Task,
@@ -235,12 +234,7 @@ export class Renderer {
 }
 
 function spawn(init: WorkerInit): Promise<{ worker: Worker; info: ModelInfo }> {
-  const entry = join(projectRoot(), 'pipeline', 'worker-entry.mjs');
-  // An eval'd one-line loader rather than the path itself: inside the Next.js server, Turbopack rewrites
-  // `new Worker(path)` to a bundled worker chunk (losing the tsx registration and failing with MODULE_NOT_FOUND) but
-  // leaves `eval: true` workers alone. The entry still loads our TypeScript from the project folder.
-  const loader = `import(${JSON.stringify(pathToFileURL(entry).href)});`;
-  const worker = new Worker(loader, { eval: true, workerData: init });
+  const worker = startTsWorker('./worker.ts', init);
   return new Promise((resolve, reject) => {
     const onExit = (code: number) =>
       reject(new Error(`render worker exited with code ${code} while loading ${init.modelDir}`));

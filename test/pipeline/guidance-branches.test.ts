@@ -1,0 +1,125 @@
+import { copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadModel, type Model } from '../../pipeline/model.ts';
+import { defaultModelDir } from '../../pipeline/project-root.ts';
+import { type RenderResult, renderKey } from '../../pipeline/render.ts';
+import { resolveSessionSettings } from '../../pipeline/sessions.ts';
+import { UnetBranch, UnetBranchError } from '../../pipeline/unet-branch.ts';
+import { keyFor, TINY_EMOJI } from './helpers.ts';
+
+// A UNet whose batch-1 and batch-2 outputs differ in the last bits (pipeline/fixtures/make_token_mean_unet.py).
+const TOKEN_MEAN = join(import.meta.dirname, '..', 'fixtures', 'tiny-emoji-variants', 'unet-token-mean.onnx');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function withTokenMeanUnet(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lob-branches-'));
+  dirs.push(dir);
+  cpSync(TINY_EMOJI, dir, { recursive: true });
+  copyFileSync(TOKEN_MEAN, join(dir, 'unet', 'model.onnx'));
+  return dir;
+}
+
+async function renderWith(dir: string, threads: number, extra: { parallelGuidance?: boolean } = {}) {
+  const model = await loadModel(dir, { intraOpNumThreads: threads, ...extra });
+  try {
+    const key = await keyFor(model, 'red heart', 5, 8);
+    const first = await renderKey(model, key);
+    const second = await renderKey(model, key);
+    return { model, first, second, unetThreads: [...model.unetThreads], warnings: [...model.warnings] };
+  } finally {
+    await model.release();
+  }
+}
+
+/** out_sample of one batch-2 call and of its two samples as batch-1 calls, on deterministic inputs. */
+async function batchOneAndTwo(model: Model): Promise<{ two: Float32Array; ones: Float32Array }> {
+  const [c, h, w] = model.shapes.latent;
+  const n = c * h * w;
+  const m = model.shapes.tokens * model.shapes.hidden;
+  const sample = Float32Array.from({ length: 2 * n }, (_, i) => Math.sin(i * 0.37));
+  const states = Float32Array.from({ length: 2 * m }, (_, i) => Math.cos(i * 0.11));
+  const run = async (b: number, from: number) => {
+    const out = await model.unet.session.run({
+      sample: new ort.Tensor('float32', sample.slice(from * n, (from + b) * n), [b, c, h, w]),
+      timestep: new ort.Tensor('int64', new BigInt64Array(b).fill(500n), [b]),
+      encoder_hidden_states: new ort.Tensor('float32', states.slice(from * m, (from + b) * m), [
+        b,
+        ...[model.shapes.tokens, model.shapes.hidden],
+      ]),
+    });
+    return Float32Array.from(out.out_sample.data as Float32Array);
+  };
+  const ones = new Float32Array(2 * n);
+  ones.set(await run(1, 0), 0);
+  ones.set(await run(1, 1), n);
+  return { two: await run(2, 0), ones };
+}
+
+const bits = (r: RenderResult) => r.pngSha256;
+
+describe('guidance branches in parallel', () => {
+  it('2 threads run the two branches at once, one thread each, and give the bits of one batch of 2', async () => {
+    const one = await renderWith(TINY_EMOJI, 1);
+    const two = await renderWith(TINY_EMOJI, 2);
+    expect(one.unetThreads).toEqual([1]);
+    expect(one.first.settings.unet).toEqual({ threads: [1], guidance: 'batch' });
+    expect(two.unetThreads).toEqual([1, 1]);
+    expect(two.first.settings.unet).toEqual({ threads: [1, 1], guidance: 'parallel' });
+    expect(two.second.settings.unet.guidance).toBe('parallel');
+    // the first parallel step also ran batched once, to compare (3 calls); after that 2 per step
+    expect(two.first.timings.unetCalls).toBe(8 * 2 + 1);
+    expect(two.second.timings.unetCalls).toBe(8 * 2);
+    expect(bits(two.first)).toBe(bits(one.first));
+    expect(bits(two.second)).toBe(bits(one.first));
+    expect(two.first.finalLatent).toEqual(one.first.finalLatent);
+  });
+
+  it('3 threads split 2 + 1; parallelGuidance false keeps one session on all threads', async () => {
+    const three = await renderWith(TINY_EMOJI, 3);
+    expect(three.unetThreads).toEqual([2, 1]);
+    const off = await renderWith(TINY_EMOJI, 2, { parallelGuidance: false });
+    expect(off.unetThreads).toEqual([2]);
+    expect(off.first.settings.unet.guidance).toBe('batch');
+    expect(bits(three.first)).toBe(bits(off.first));
+  });
+
+  it('a UNet whose batch-1 bits differ from batch-2 is caught at the first step and runs batched, with a warning', async () => {
+    const dir = withTokenMeanUnet();
+    const one = await renderWith(dir, 1);
+    const two = await renderWith(dir, 2);
+    const probe = await loadModel(dir, { intraOpNumThreads: 1 });
+    try {
+      const { two: batched, ones } = await batchOneAndTwo(probe);
+      expect(ones).not.toEqual(batched); // the fixture really is batch-dependent
+    } finally {
+      await probe.release();
+    }
+    expect(two.first.settings.unet.guidance).toBe('batch');
+    expect(two.first.settings.warnings.join('\n')).toMatch(/batch-1 and batch-2 outputs differ/);
+    expect(bits(two.first)).toBe(bits(one.first));
+    expect(bits(two.second)).toBe(bits(one.first));
+  });
+
+  it("the default model's UNet computes every sample alone: batch 1 and batch 2 give the same bits", async () => {
+    const model = await loadModel(defaultModelDir(), { intraOpNumThreads: 1 });
+    try {
+      const { two, ones } = await batchOneAndTwo(model);
+      expect(new Uint32Array(ones.buffer)).toEqual(new Uint32Array(two.buffer));
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('a branch thread that cannot open its UNet fails with a UnetBranchError naming the file', async () => {
+    const missing = join(tmpdir(), 'lob-no-such-unet.onnx');
+    const err = await UnetBranch.open(missing, resolveSessionSettings({ intraOpNumThreads: 1 })).catch((e) => e);
+    expect(err).toBeInstanceOf(UnetBranchError);
+    expect(String(err.message)).toContain('lob-no-such-unet.onnx');
+  });
+});

@@ -152,11 +152,15 @@ function sortedFiles(files: Record<string, string>): Record<string, string> {
   );
 }
 
-/** Keeps JSON-representable session options (strings, finite numbers, booleans). */
+const isScalar = (v: unknown): v is string | boolean | number =>
+  typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+
+/** Keeps JSON-representable session options (strings, finite numbers, booleans, arrays of those). */
 function jsonOnly(session: Record<string, unknown>): { [k: string]: PyJson } {
   const out: { [k: string]: PyJson } = {};
   for (const [k, v] of Object.entries(session)) {
-    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) out[k] = v;
+    if (isScalar(v)) out[k] = v;
+    else if (Array.isArray(v) && v.every(isScalar)) out[k] = v;
   }
   return out;
 }

@@ -27,6 +27,7 @@ function fakeRender(): ProvenanceInput {
     embedding: ramp(3 * 5, 3),
     settings: {
       session,
+      unet: { threads: [1, 1], guidance: 'parallel' },
       latentShape: [1, 4, 4, 4],
       embeddingShape: [3, 5],
     },
@@ -59,7 +60,13 @@ describe('provenance in META', () => {
         guidance: 3,
         precision: 'float32',
         executionProvider: 'cpu',
-        sessionOptions: { executionProvider: 'cpu', graphOptimizationLevel: 'all', intraOpNumThreads: 2 },
+        sessionOptions: {
+          executionProvider: 'cpu',
+          graphOptimizationLevel: 'all',
+          intraOpNumThreads: 2,
+          unetThreads: [1, 1],
+          guidance: 'parallel',
+        },
       },
       image_sha256: fakeRender().pngSha256,
     });

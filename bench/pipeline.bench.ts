@@ -111,7 +111,7 @@ export default async function bench(): Promise<{ title: string; markdown: string
       if (r.pngSha256 !== first.pngSha256) throw new Error('bench: a re-render changed the PNG bytes');
     }
     const oursMs = median(runs.map((r) => r.ms));
-    const unetMs = median(runs.map((r) => r.denoiseMs / r.unetCalls));
+    const stepMs = median(runs.map((r) => r.denoiseMs / d.steps));
     const denoiseMs = median(runs.map((r) => r.denoiseMs));
     const decodeMs = median(runs.map((r) => r.decodeMs));
     const pngMs = median(runs.map((r) => r.pngMs));
@@ -218,12 +218,12 @@ export default async function bench(): Promise<{ title: string; markdown: string
     }
 
     const markdown = [
-      `Model \`${first.model.name}\` ${first.model.version} (${dir.replace(`${projectRoot()}/`, '')}), key from "${PROMPT}" seed 1: ${d.steps} steps, ${first.scheduler}, guidance ${first.guidance} (${first.timings.unetCalls} UNet calls of batch ${first.guidance > 1 ? 2 : 1}), ${first.settings.imageSize.join('×')} image; ${THREADS} intra-op threads, graph optimisation \`${first.settings.session.graphOptimizationLevel}\`, ${first.settings.session.executionProvider}.`,
+      `Model \`${first.model.name}\` ${first.model.version} (${dir.replace(`${projectRoot()}/`, '')}), key from "${PROMPT}" seed 1: ${d.steps} steps, ${first.scheduler}, guidance ${first.guidance} (${runs[0].unetCalls} UNet calls per image; guidance branches: ${first.settings.unet.guidance}, UNet threads ${first.settings.unet.threads.join(' + ')}), ${first.settings.imageSize.join('×')} image; ${THREADS} intra-op threads, graph optimisation \`${first.settings.session.graphOptimizationLevel}\`, ${first.settings.session.executionProvider}.`,
       '',
       '| measurement | value |',
       '|---|---|',
       `| ours (onnxruntime-node ${first.settings.session.onnxruntimeVersion}), in process, median of ${REPEAT} | **${f(oursMs)} ms** |`,
-      `| — denoising loop | ${f(denoiseMs)} ms (${f(unetMs)} ms per UNet call incl. scheduler math) |`,
+      `| — denoising loop | ${f(denoiseMs)} ms (${f(stepMs)} ms per step: UNet calls and scheduler math) |`,
       `| — VAE decode | ${f(decodeMs)} ms |`,
       `| — PNG encode + text chunks | ${f(pngMs)} ms |`,
       `| ours: model load (sessions, tokenizer, hashes, uncond) | ${f(loadMs)} ms |`,

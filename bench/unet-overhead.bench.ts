@@ -51,6 +51,29 @@ async function ortMs(path: string, hw: number): Promise<{ ms: number; cpuPerWall
   }
 }
 
+/** GFLOP/s of onnxruntime's single-thread float32 matrix product: `chain` products of n×n per run
+ * (bench/python/unet_overhead.py writes the graph). */
+async function sgemmGflops(path: string, { n, chain }: { n: number; chain: number }): Promise<number> {
+  const { session } = await openSession(path, resolveSessionSettings({ intraOpNumThreads: 1 }), []);
+  const x = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: n * n }, (_, i) => (i % 7) / 7),
+    [n, n],
+  );
+  try {
+    for (let i = 0; i < 5; i++) await session.run({ x });
+    const ms: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      await session.run({ x });
+      ms.push(performance.now() - t);
+    }
+    return (2 * chain * n ** 3) / median(ms) / 1e6;
+  } finally {
+    await session.release();
+  }
+}
+
 export default async function bench(): Promise<{ title: string; markdown: string }> {
   const dir = defaultModelDir();
   const tmp = mkdtempSync(join(tmpdir(), 'lob-overhead-'));
@@ -65,6 +88,9 @@ export default async function bench(): Promise<{ title: string; markdown: string
       torch: string;
       ms: Record<string, number>;
       cpu_per_wall: Record<string, number>;
+      mflop: { conv: number; linear: number; attention: number };
+      torch_sgemm_gflops: number;
+      sgemm: { n: number; chain: number };
       unet_from_onnx: number;
       unet_not_in_onnx: string[];
     };
@@ -75,6 +101,9 @@ export default async function bench(): Promise<{ title: string; markdown: string
       ours[hw] = r.ms;
       oursCpu.push(r.cpuPerWall);
     }
+    const mlasGflops = await sgemmGflops(join(tmp, 'sgemm.onnx'), t.sgemm);
+    const mflop = t.mflop.conv + t.mflop.linear + t.mflop.attention;
+    const floorMs = mflop / Math.max(mlasGflops, t.torch_sgemm_gflops);
     const cpuRange = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
     const [big, small] = SIZES;
     const row = (label: string, a: number, b: number) =>
@@ -90,7 +119,9 @@ export default async function bench(): Promise<{ title: string; markdown: string
       '',
       `CPU time / wall while timed (1.00 = one core busy): ours ${cpuRange(oursCpu)}, PyTorch ${cpuRange(Object.values(t.cpu_per_wall))}.`,
       '',
-      `2× on the whole call needs ours ≤ ${(t.ms[big] / 2).toFixed(2)} ms.`,
+      `Arithmetic floor: the call is ${mflop.toFixed(0)} MFLOP (convolutions ${t.mflop.conv.toFixed(0)}, linear layers ${t.mflop.linear.toFixed(0)}, attention products ${t.mflop.attention.toFixed(0)}); a ${t.sgemm.n}² float32 matrix product at 1 thread runs at ${mlasGflops.toFixed(1)} GFLOP/s in onnxruntime (MLAS) and ${t.torch_sgemm_gflops.toFixed(1)} GFLOP/s in PyTorch (OpenBLAS), so even at the faster of the two the call needs ${floorMs.toFixed(2)} ms of multiply-adds.`,
+      '',
+      `2× on the whole call needs ours ≤ ${(t.ms[big] / 2).toFixed(2)} ms: ${(t.ms[big] / 2 - floorMs).toFixed(2)} ms beyond the floor for everything else (norms, activations, softmax, layout changes, residual adds), which take ${(ours[big] - floorMs).toFixed(2)} ms of ours now.`,
     ].join('\n');
     return { title: 'UNet call: overhead against arithmetic', markdown };
   } finally {

@@ -26,13 +26,22 @@ export interface GuidedOutput {
 export class GuidedUnet {
   private checked: boolean;
 
+  /**
+   * `unet` runs on `threads[0]` intra-op threads; `branch`, if any, on `threads[1]`.
+   */
   constructor(
     private readonly unet: OpenedSession,
     private readonly shapes: UnetShapes & { unetBatches: boolean },
     private branch: UnetBranch | null,
+    private readonly threadSplit: number[],
     private readonly warnings: string[],
   ) {
     this.checked = !shapes.unetBatches;
+  }
+
+  /** Intra-op threads of the UNet sessions in use: [caller's] or [caller's, branch thread's]. */
+  get threads(): number[] {
+    return this.branch ? [...this.threadSplit] : this.threadSplit.slice(0, 1);
   }
 
   get mode(): GuidanceMode {

@@ -62,8 +62,6 @@ export interface Model {
   tokenizer: PreTrainedTokenizer;
   text: OpenedSession;
   unet: OpenedSession;
-  /** The UNet's intra-op threads: one session, or the caller's and the branch thread's for parallel guidance. */
-  unetThreads: number[];
   /** Runs guided steps (batched, or the two branches in parallel). */
   guided: GuidedUnet;
   vaeDecoder: OpenedSession;
@@ -162,11 +160,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   const text = await openSession(folder.onnx.textEncoder, settings, warnings);
   const guidanceScale = options.guidanceScale ?? folder.lob?.guidance_scale ?? DEFAULT_SD_GUIDANCE;
   if (!(guidanceScale >= 0)) throw new RangeError(`guidance scale must be ≥ 0, got ${guidanceScale}`);
-  const threads = settings.intraOpNumThreads;
-  const parallel =
-    options.parallelGuidance ??
-    (threads >= 2 && guidanceScale > 1 && statSync(folder.onnx.unet).size <= PARALLEL_GUIDANCE_MAX_BYTES);
-  const unetThreads = parallel && threads >= 2 ? [Math.ceil(threads / 2), Math.floor(threads / 2)] : [threads];
+  const unetThreads = splitUnetThreads(settings.intraOpNumThreads, guidanceScale, folder, options.parallelGuidance);
   // the branch thread loads its UNet while this thread loads the rest (it would add ~0.7 s to start-up after it)
   const branch = unetThreads.length === 2 ? openBranch(folder.onnx.unet, settings, unetThreads[1]) : null;
   try {
@@ -179,26 +173,9 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'output'), 'sample', ['float32'], 4);
     const shapes = readShapes(folder, text, unet, tokenizer);
 
-    let schedulerName: string;
     const defaultSteps = folder.lob?.default_steps ?? DEFAULT_SD_STEPS;
-    try {
-      schedulerName = createScheduler(folder.schedulerConfig, defaultSteps, {
-        noiseFor: () => new Float32Array(0),
-      }).name;
-    } catch (err) {
-      if (err instanceof SchedulerConfigError || err instanceof RangeError) {
-        throw new ModelLoadError(`${dir}/scheduler/scheduler_config.json`, err.message);
-      }
-      throw err;
-    }
-
-    let profile: Profile;
-    try {
-      profile = loadProfile(modelProfileJson(folder, shapes));
-    } catch (err) {
-      if (err instanceof ModelLoadError) throw err;
-      throw new ModelLoadError(`${dir}/keyspace.json`, (err as Error).message);
-    }
+    const schedulerName = checkedSchedulerName(folder, dir, defaultSteps);
+    const profile = checkedProfile(folder, shapes, dir);
     let imageEncoder: Promise<OpenedSession> | undefined;
     const partial = { folder, shapes, tokenizer, text };
     const uncond = (await encodeText(partial, '')).hidden;
@@ -212,9 +189,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     const opened = await branch;
     if (opened && !opened.ok) {
       warnings.push(`${opened.message}; guidance runs as one batch on ${unetThreads[0]} thread(s)`);
-      unetThreads.pop();
     }
-    const guided = new GuidedUnet(unet, shapes, opened?.ok ? opened.branch : null, warnings);
+    const guided = new GuidedUnet(unet, shapes, opened?.ok ? opened.branch : null, unetThreads, warnings);
     const model: Model = {
       dir,
       name: modelName(folder),
@@ -226,7 +202,6 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       tokenizer,
       text,
       unet,
-      unetThreads,
       guided,
       vaeDecoder,
       imageEncoder() {
@@ -256,6 +231,36 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     const opened = await branch;
     if (opened?.ok) await opened.branch.close();
     throw err;
+  }
+}
+
+/**
+ * The UNet's intra-op threads: [all] for one session, or [caller's half, branch thread's half] when a guided step's
+ * branches run in parallel (forced by `requested`, else when ≥ 2 threads, guidance > 1 and a UNet file small
+ * enough to hold twice).
+ */
+function splitUnetThreads(threads: number, guidance: number, folder: ModelFolder, requested?: boolean): number[] {
+  const parallel = requested ?? (guidance > 1 && statSync(folder.onnx.unet).size <= PARALLEL_GUIDANCE_MAX_BYTES);
+  return parallel && threads >= 2 ? [Math.ceil(threads / 2), Math.floor(threads / 2)] : [threads];
+}
+
+function checkedSchedulerName(folder: ModelFolder, dir: string, steps: number): string {
+  try {
+    return createScheduler(folder.schedulerConfig, steps, { noiseFor: () => new Float32Array(0) }).name;
+  } catch (err) {
+    if (err instanceof SchedulerConfigError || err instanceof RangeError) {
+      throw new ModelLoadError(`${dir}/scheduler/scheduler_config.json`, err.message);
+    }
+    throw err;
+  }
+}
+
+function checkedProfile(folder: ModelFolder, shapes: ModelShapes, dir: string): Profile {
+  try {
+    return loadProfile(modelProfileJson(folder, shapes));
+  } catch (err) {
+    if (err instanceof ModelLoadError) throw err;
+    throw new ModelLoadError(`${dir}/keyspace.json`, (err as Error).message);
   }
 }
 

@@ -84,7 +84,7 @@ export async function renderKey(model: Model, keyText: string, options: RenderOp
     embedding: decoded.embedding,
     settings: {
       session: { ...model.settings },
-      unet: { threads: [...model.unetThreads], guidance: model.guided.mode },
+      unet: { threads: model.guided.threads, guidance: model.guided.mode },
       png: PNG_OPTIONS,
       timesteps: out.timesteps,
       latentScaling: model.folder.latentScaling,

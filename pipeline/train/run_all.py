@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 
+from paths import RUNS
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 PY = sys.executable
@@ -37,8 +39,7 @@ if __name__ == "__main__":
     run(PY, os.path.join(HERE, "train.py"), "--stage", "all", "--vae-min", a.vae_min, "--clip-min", a.clip_min,
         "--unet-min", a.unet_min, "--decoder-min", a.decoder_min, "--more-min", a.more_min,
         *(["--resume"] if a.resume else []))
-    runs = os.environ.get("LOB_RUNS", os.path.join(HERE, "runs"))
-    unet = os.path.join(runs, "unet_more.pt" if float(a.more_min) > 0 else "unet.pt")
+    unet = os.path.join(RUNS, "unet_more.pt" if float(a.more_min) > 0 else "unet.pt")
     run(PY, os.path.join(HERE, "export.py"), "--unet", unet, "--version", a.version, "--key-version",
         a.key_version, "--steps", a.steps, "--guidance", a.guidance)
     run(PY, os.path.join(HERE, "evaluate.py"), "--unet", unet, "--steps", a.steps, "--guidance", a.guidance)

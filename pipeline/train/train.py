@@ -20,8 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data as D  # noqa: E402
 import diffusion as DF  # noqa: E402
 from models import AutoEncoder, Clip, UNet, n_params  # noqa: E402
-
-RUNS = os.environ.get("LOB_RUNS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs"))
+from paths import RUNS  # noqa: E402
 SEED = 1234
 SAMPLE_PROMPTS = ["grinning face", "red heart", "smiling face with sunglasses", "thumbs up", "pile of poo",
                   "rocket", "pizza", "cat face", "fire", "star", "face with tears of joy", "ghost",

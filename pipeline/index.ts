@@ -1,5 +1,6 @@
 // Public API of the generation pipeline (docs/pipeline.md). Node only: onnxruntime-node, sharp, worker threads.
 export { ModelLoadError, QueueFullError, RenderCancelledError, RenderInputError } from './errors.ts';
+export type { GuidanceMode } from './guided-unet.ts';
 export { decodeModelKey, encodeModelKey } from './keys.ts';
 export { encodeText, type LoadModelOptions, loadModel, type Model } from './model.ts';
 export { KEY_CHUNK, MAX_EMBEDDED_KEY_CHARS, type PngKey, readPngKey } from './png.ts';

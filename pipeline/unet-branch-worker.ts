@@ -15,7 +15,7 @@ try {
   port.on('message', async (msg: BranchRequest) => {
     try {
       const out = await runUnet(session, msg.shapes, msg.sample, msg.t, msg.states, msg.batch);
-      const copy = Float32Array.from(out); // ORT owns `out`'s buffer; send a copy we can transfer
+      const copy = Float32Array.from(out); // its own ArrayBuffer: transferring it moves exactly these bytes
       post({ type: 'done', id: msg.id, out: copy }, [copy.buffer]);
     } catch (err) {
       post({ type: 'failed', id: msg.id, message: (err as Error).message });

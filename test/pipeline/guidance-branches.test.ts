@@ -31,7 +31,7 @@ async function renderWith(dir: string, threads: number, extra: { parallelGuidanc
     const key = await keyFor(model, 'red heart', 5, 8);
     const first = await renderKey(model, key);
     const second = await renderKey(model, key);
-    return { model, first, second, unetThreads: model.guided.threads, warnings: [...model.warnings] };
+    return { first, second, unetThreads: model.guided.threads };
   } finally {
     await model.release();
   }

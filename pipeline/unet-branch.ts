@@ -33,10 +33,14 @@ export class UnetBranch {
   private failure: UnetBranchError | null = null;
 
   private constructor(private readonly worker: Worker) {
+    // an idle helper must not keep the process alive (a script that never calls model.release() still exits);
+    // while a call is out it must, or the process could exit with the step half done
+    worker.unref();
     worker.on('message', (msg: BranchReply) => {
       if (msg.type !== 'done' && msg.type !== 'failed') return;
       const job = this.pending.get(msg.id);
       this.pending.delete(msg.id);
+      if (this.pending.size === 0) worker.unref();
       if (msg.type === 'done') job?.resolve(msg.out);
       else job?.reject(new UnetBranchError(`UNet branch thread: ${msg.message}`));
     });
@@ -79,6 +83,7 @@ export class UnetBranch {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.worker.ref();
       this.worker.postMessage({ id, shapes, sample, t, states, batch } satisfies BranchRequest);
     });
   }

@@ -1,4 +1,5 @@
-import { copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -114,6 +115,28 @@ describe('guidance branches in parallel', () => {
     } finally {
       await model.release();
     }
+  });
+
+  it('an idle branch thread does not keep the process alive: a script that never releases the model still exits', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lob-exit-'));
+    dirs.push(dir);
+    const script = join(dir, 'no-release.mts');
+    const pipeline = (f: string) => JSON.stringify(join(import.meta.dirname, '..', '..', 'pipeline', f));
+    writeFileSync(
+      script,
+      [
+        `import { loadModel } from ${pipeline('model.ts')};`,
+        `import { renderKey } from ${pipeline('render.ts')};`,
+        `import { keyFor, TINY_EMOJI } from ${JSON.stringify(join(import.meta.dirname, 'helpers.ts'))};`,
+        'const model = await loadModel(TINY_EMOJI, { intraOpNumThreads: 2 });',
+        "const r = await renderKey(model, await keyFor(model, 'red heart', 5, 8));",
+        'console.log(r.settings.unet.guidance, r.pngSha256);',
+      ].join('\n'),
+    );
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.error).toBeUndefined(); // no timeout
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^parallel [0-9a-f]{64}$/m);
   });
 
   it('a branch thread that cannot open its UNet fails with a UnetBranchError naming the file', async () => {

@@ -6,7 +6,7 @@ import { defaultModelDir } from './project-root.ts';
 import type { RenderResult } from './render.ts';
 import type { SearchResult } from './search.ts';
 import type { ExecutionProvider, SessionSettings } from './sessions.ts';
-import { startTsWorker } from './ts-worker.ts';
+import { startTsWorkerAndWait } from './ts-worker.ts';
 import type {
   ModelInfo,
   Task,
@@ -233,25 +233,15 @@ export class Renderer {
   }
 }
 
-function spawn(init: WorkerInit): Promise<{ worker: Worker; info: ModelInfo }> {
-  const worker = startTsWorker('./worker.ts', init);
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number) =>
-      reject(new Error(`render worker exited with code ${code} while loading ${init.modelDir}`));
-    worker.once('exit', onExit);
-    worker.once('error', reject);
-    worker.once('message', (msg: WorkerMessage) => {
-      worker.off('exit', onExit);
-      worker.off('error', reject);
-      if (msg.type === 'ready') resolve({ worker, info: msg.info });
-      else {
-        void worker.terminate();
-        reject(
-          msg.type === 'load-error'
-            ? rebuild(msg.error)
-            : new Error(`unexpected first message ${msg.type} from render worker`),
-        );
-      }
-    });
-  });
+async function spawn(init: WorkerInit): Promise<{ worker: Worker; info: ModelInfo }> {
+  const { worker, first } = await startTsWorkerAndWait<WorkerInit, WorkerMessage>(
+    './worker.ts',
+    init,
+    `render worker for ${init.modelDir}`,
+  );
+  if (first.type === 'ready') return { worker, info: first.info };
+  void worker.terminate();
+  throw first.type === 'load-error'
+    ? rebuild(first.error)
+    : new Error(`unexpected first message ${first.type} from render worker`);
 }

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { SessionSettings } from './sessions.ts';
-import { startTsWorker } from './ts-worker.ts';
+import { startTsWorkerAndWait } from './ts-worker.ts';
 import type { UnetShapes } from './unet-call.ts';
 
 /** The branch thread failed (it could not start, died, or its session.run threw). */
@@ -55,26 +55,20 @@ export class UnetBranch {
   }
 
   /** Starts the thread and opens the UNet at `path` there with `settings` (early: it loads while the caller does). */
-  static open(path: string, settings: SessionSettings): Promise<UnetBranch> {
-    const worker = startTsWorker('./unet-branch-worker.ts', { path, settings });
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number) =>
-        reject(new UnetBranchError(`UNet branch thread exited with code ${code} while loading`));
-      worker.once('exit', onExit);
-      const onError = (err: Error) => reject(new UnetBranchError(`UNet branch thread: ${err.message}`));
-      worker.once('error', onError);
-      worker.once('message', (msg: BranchReply) => {
-        worker.off('exit', onExit);
-        worker.off('error', onError);
-        if (msg.type === 'ready') resolve(new UnetBranch(worker));
-        else {
-          void worker.terminate();
-          reject(
-            new UnetBranchError(`UNet branch thread: ${msg.type === 'load-error' ? msg.message : `sent ${msg.type}`}`),
-          );
-        }
-      });
+  static async open(path: string, settings: SessionSettings): Promise<UnetBranch> {
+    const started = await startTsWorkerAndWait<object, BranchReply>(
+      './unet-branch-worker.ts',
+      { path, settings },
+      'UNet branch thread',
+    ).catch((err: Error) => {
+      throw new UnetBranchError(err.message);
     });
+    const { worker, first } = started;
+    if (first.type === 'ready') return new UnetBranch(worker);
+    void worker.terminate();
+    throw new UnetBranchError(
+      `UNet branch thread: ${first.type === 'load-error' ? first.message : `sent ${first.type}`}`,
+    );
   }
 
   /** One UNet call on the helper thread (same arguments as runUnet). */

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { projectRoot } from './project-root.ts';
 
 /** Module (relative to pipeline/) a worker started by startTsWorker runs; passed to worker-entry.mjs. */
-export interface TsWorkerData {
+interface TsWorkerData {
   module: string;
 }
 

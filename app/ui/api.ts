@@ -1,4 +1,5 @@
 /** Browser-side calls to our HTTP API. Every failure becomes an ApiError carrying the server's code and message. */
+import type { RenderProgress } from '../../lib/library.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -48,11 +49,8 @@ function postJson(path: string, body: unknown, signal?: AbortSignal): Promise<Re
   });
 }
 
-export interface RenderProgress {
-  state: 'queued' | 'rendering' | 'idle';
-  done: number;
-  total: number;
-}
+// The server's type (lib/library.ts), imported as a type only: nothing of the server reaches the browser bundle.
+export type { RenderProgress };
 
 export async function renderProgress(keySha256: string): Promise<RenderProgress> {
   return (await call(`/api/progress?key=${keySha256}`, { cache: 'no-store' })).json();

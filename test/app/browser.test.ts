@@ -75,6 +75,26 @@ function serve(env: Record<string, string> = {}): void {
   });
 }
 
+/** Clicks a download button, checks the suggested name (`lob-` + 10 hex digits + `.ext`), saves the file in SHOTS. */
+async function downloadVia(button: string, ext: string): Promise<string> {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: button }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(new RegExp(`^lob-[0-9a-f]{10}\\.${ext}$`));
+  const file = join(SHOTS, download.suggestedFilename());
+  await download.saveAs(file);
+  return file;
+}
+
+/** Imports `file` and waits for the page to show `shown` again, verified bit-identical. */
+async function importBitIdentical(file: string, shown: { key: string; image: string }): Promise<void> {
+  await page.locator('#import-file').setInputFiles(file);
+  await expect.poll(keyText, { timeout: 60_000 }).toBe(shown.key);
+  expect(await settled()).toEqual(shown);
+  await expect.poll(() => page.getByTestId('verification').textContent()).toContain('Bit-identical');
+}
+
 describe('the library in a real browser (default model)', () => {
   serve();
 
@@ -145,43 +165,25 @@ describe('the library in a real browser (default model)', () => {
 
   it('exports a .gen5, imports it back, and reports the same image bit-identical', async () => {
     const shown = await settled();
-    const [download] = await Promise.all([
-      page.waitForEvent('download'),
-      page.getByRole('button', { name: 'Download .gen5' }).click(),
-    ]);
-    expect(download.suggestedFilename()).toMatch(/^lob-[0-9a-f]{10}\.gen5$/);
-    const file = join(SHOTS, download.suggestedFilename());
-    await download.saveAs(file);
+    const file = await downloadVia('Download .gen5', 'gen5');
 
     await page.getByRole('button', { name: 'Random' }).click();
     const elsewhere = await settled();
     expect(elsewhere.key).not.toBe(shown.key);
 
-    await page.locator('#import-file').setInputFiles(file);
-    await expect.poll(keyText, { timeout: 60_000 }).toBe(shown.key);
-    expect(await settled()).toEqual(shown);
-    await expect.poll(() => page.getByTestId('verification').textContent()).toContain('Bit-identical');
+    await importBitIdentical(file, shown);
     await shot('04-imported-gen5');
   });
 
   it('downloads the PNG (its key inside), imports it back, and reports it bit-identical', async () => {
     await page.getByRole('button', { name: 'Random' }).click();
     const shown = await settled();
-    const [download] = await Promise.all([
-      page.waitForEvent('download'),
-      page.getByRole('button', { name: 'Download PNG' }).click(),
-    ]);
-    expect(download.suggestedFilename()).toMatch(/^lob-[0-9a-f]{10}\.png$/);
-    const file = join(SHOTS, download.suggestedFilename());
-    await download.saveAs(file);
+    const file = await downloadVia('Download PNG', 'png');
 
     await page.getByRole('button', { name: 'Next →' }).click();
     expect((await settled()).key).not.toBe(shown.key);
 
-    await page.locator('#import-file').setInputFiles(file);
-    await expect.poll(keyText, { timeout: 60_000 }).toBe(shown.key);
-    expect(await settled()).toEqual(shown);
-    await expect.poll(() => page.getByTestId('verification').textContent()).toContain('Bit-identical');
+    await importBitIdentical(file, shown);
   });
 
   it('shows "Not bit-identical" with the drift warnings for a file that holds another image', async () => {

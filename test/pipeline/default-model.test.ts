@@ -5,6 +5,7 @@ import { readPngKey } from '../../pipeline/png.ts';
 import { defaultModelDir } from '../../pipeline/project-root.ts';
 import { renderKey } from '../../pipeline/render.ts';
 import { searchKey } from '../../pipeline/search.ts';
+import { EMOJI_CONTRACT_SHAPES } from './helpers.ts';
 
 // The embedded default model (models/emoji) through the same code as SD exports.
 let model: Model;
@@ -19,13 +20,7 @@ afterAll(async () => {
 
 describe('the default model (models/emoji)', () => {
   it('has the contract interface and its own keyspace profile', () => {
-    expect(model.shapes).toMatchObject({
-      tokens: 16,
-      hidden: 64,
-      textIdsType: 'int64',
-      latent: [4, 16, 16],
-      imageSize: [64, 64],
-    });
+    expect(model.shapes).toMatchObject(EMOJI_CONTRACT_SHAPES);
     expect(model.shapes.textEmbedsOutput).toBe('text_embeds');
     expect(model.folder.onnx.imageEncoder).not.toBeNull();
     expect(model.profile.id).toBe('emoji');

@@ -4,7 +4,7 @@ import { loadModel, type Model } from '../../pipeline/model.ts';
 import { readPngKey } from '../../pipeline/png.ts';
 import { renderKey } from '../../pipeline/render.ts';
 import { cosine, imageEmbeds, searchKey } from '../../pipeline/search.ts';
-import { TINY_EMOJI } from './helpers.ts';
+import { EMOJI_CONTRACT_SHAPES, TINY_EMOJI } from './helpers.ts';
 
 // The default model's interface (docs/contracts.md) on random weights: keyspace.json profile, v-prediction DDIM,
 // an image encoder, keys short enough to travel inside the PNG.
@@ -19,13 +19,7 @@ afterAll(async () => {
 describe('a model with the default model contract', () => {
   it("takes its profile from keyspace.json and its defaults from model_index.json's lob block", () => {
     expect(model.profile.id).toBe('tinyemoji');
-    expect(model.shapes).toMatchObject({
-      tokens: 16,
-      hidden: 64,
-      textIdsType: 'int64',
-      latent: [4, 16, 16],
-      imageSize: [64, 64],
-    });
+    expect(model.shapes).toMatchObject(EMOJI_CONTRACT_SHAPES);
     expect(model).toMatchObject({
       name: 'tiny-emoji',
       version: '0.0.1',

@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel, type Model } from '../../pipeline/model.ts';
 import { defaultModelDir } from '../../pipeline/project-root.ts';
 import { type RenderResult, renderKey } from '../../pipeline/render.ts';
 import { resolveSessionSettings } from '../../pipeline/sessions.ts';
 import { UnetBranch, UnetBranchError } from '../../pipeline/unet-branch.ts';
+import { runUnet } from '../../pipeline/unet-call.ts';
 import { keyFor, TINY_EMOJI } from './helpers.ts';
 
 // A UNet whose batch-1 and batch-2 outputs differ in the last bits (pipeline/fixtures/make_token_mean_unet.py).
@@ -45,17 +45,17 @@ async function batchOneAndTwo(model: Model): Promise<{ two: Float32Array; ones: 
   const m = model.shapes.tokens * model.shapes.hidden;
   const sample = Float32Array.from({ length: 2 * n }, (_, i) => Math.sin(i * 0.37));
   const states = Float32Array.from({ length: 2 * m }, (_, i) => Math.cos(i * 0.11));
-  const run = async (b: number, from: number) => {
-    const out = await model.unet.session.run({
-      sample: new ort.Tensor('float32', sample.slice(from * n, (from + b) * n), [b, c, h, w]),
-      timestep: new ort.Tensor('int64', new BigInt64Array(b).fill(500n), [b]),
-      encoder_hidden_states: new ort.Tensor('float32', states.slice(from * m, (from + b) * m), [
+  const run = async (b: number, from: number) =>
+    Float32Array.from(
+      await runUnet(
+        model.unet.session,
+        model.shapes,
+        sample.slice(from * n, (from + b) * n),
+        500,
+        states.slice(from * m, (from + b) * m),
         b,
-        ...[model.shapes.tokens, model.shapes.hidden],
-      ]),
-    });
-    return Float32Array.from(out.out_sample.data as Float32Array);
-  };
+      ),
+    );
   const ones = new Float32Array(2 * n);
   ones.set(await run(1, 0), 0);
   ones.set(await run(1, 1), n);

@@ -13,3 +13,12 @@ export async function keyFor(model: Model, prompt: string, seed: number, steps: 
 }
 
 export const TINY_EMOJI = join(import.meta.dirname, '..', 'fixtures', 'tiny-emoji');
+
+/** The shapes of the default model's contract (docs/contracts.md), which tiny-emoji copies. */
+export const EMOJI_CONTRACT_SHAPES = {
+  tokens: 16,
+  hidden: 64,
+  textIdsType: 'int64',
+  latent: [4, 16, 16],
+  imageSize: [64, 64],
+} as const;

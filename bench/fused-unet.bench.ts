@@ -83,8 +83,3 @@ export default async function bench(): Promise<{ title: string; markdown: string
     rmSync(tmp, { recursive: true, force: true });
   }
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { title, markdown } = await bench();
-  process.stdout.write(`## ${title}\n\n${markdown}\n`);
-}

@@ -202,8 +202,3 @@ export default async function bench(): Promise<{ title: string; markdown: string
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { title, markdown } = await bench();
-  console.log(`## ${title}\n\n${markdown}`);
-}

@@ -72,8 +72,13 @@ function torchReference(dir: string, tmp: string, steps: number, guidance: numbe
 
 /** Median ms per image in process at a given intra-op thread count (fresh sessions, one warm-up render), and the
  * process's CPU time over wall time while timed: the cores it kept busy, to check the thread count held. */
-async function oursAt(dir: string, key: string, threads: number): Promise<{ ms: number; cpuPerWall: number }> {
-  const model = await loadModel(dir, { intraOpNumThreads: threads });
+async function oursAt(
+  dir: string,
+  key: string,
+  threads: number,
+  parallelGuidance?: boolean,
+): Promise<{ ms: number; cpuPerWall: number }> {
+  const model = await loadModel(dir, { intraOpNumThreads: threads, parallelGuidance });
   try {
     await renderKey(model, key);
     const ms: number[] = [];
@@ -184,8 +189,15 @@ export default async function bench(): Promise<{ title: string; markdown: string
         continue;
       }
       const ratios = torchRounds.map((x, i) => x / oursRounds[i]);
+      // what the two guidance branches on two threads gain over one batch-2 call on all of them
+      const batched = threads > 1 && first.guidance > 1 ? await oursAt(dir, key, threads, false) : null;
       torchRows.push(
         `| ${threads} thread(s): ours, median of ${ROUNDS} rounds × ${REPEAT} | **${f(median(oursRounds))} ms** |`,
+        ...(batched
+          ? [
+              `| ${threads} thread(s): ours with guidance as one batch of 2 (\`parallelGuidance: false\`), median of ${REPEAT}; CPU time / wall | ${f(batched.ms)} ms; ${batched.cpuPerWall.toFixed(2)} |`,
+            ]
+          : []),
         `| ${threads} thread(s): PyTorch ${t.torch} eager, median of ${ROUNDS} rounds × ${t.ms.length} | **${f(median(torchRounds))} ms** |`,
         `| ${threads} thread(s): **speed-up** (PyTorch / ours), median of rounds [range] | **${median(ratios).toFixed(2)}×** [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}] |`,
         `| ${threads} thread(s): CPU time / wall while timed (cores kept busy), ours / PyTorch | ${median(oursCpu).toFixed(2)} / ${median(torchCpu).toFixed(2)} |`,
@@ -238,9 +250,4 @@ export default async function bench(): Promise<{ title: string; markdown: string
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { title, markdown } = await bench();
-  process.stdout.write(`## ${title}\n\n${markdown}\n`);
 }

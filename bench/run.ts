@@ -1,5 +1,6 @@
-// `npm run bench [-- NAME...]`: runs bench/*.bench.ts (or those whose file name contains a NAME), prints each
-// table and rewrites docs/benchmarks.md, replacing each bench's own `## <title>` section and keeping the others.
+// `npm run bench [-- [NAME...] [--no-record]]`: runs bench/*.bench.ts (or those whose file name contains a NAME),
+// prints each table and rewrites docs/benchmarks.md, replacing each bench's own `## <title>` section and keeping the
+// others; `--no-record` only prints.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +40,9 @@ function sections(doc: string): Map<string, string> {
 }
 
 async function main(): Promise<number> {
-  const filters = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const record = !args.includes('--no-record');
+  const filters = args.filter((a) => !a.startsWith('--'));
   const files = readdirSync(benchDir)
     .filter((f) => f.endsWith('.bench.ts'))
     .filter((f) => filters.length === 0 || filters.some((name) => f.includes(name)))
@@ -60,7 +63,7 @@ async function main(): Promise<number> {
       process.stdout.write(`${section}\n`);
       doc.set(title, section);
       // Written after every bench, so a later failure does not lose earlier results.
-      writeFileSync(docPath, `${HEADER}\n${[...doc.values()].join('\n\n')}\n`);
+      if (record) writeFileSync(docPath, `${HEADER}\n${[...doc.values()].join('\n\n')}\n`);
     } catch (err) {
       failed++;
       process.stderr.write(`${file} failed: ${(err as Error).stack ?? err}\n`);

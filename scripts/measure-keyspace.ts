@@ -20,7 +20,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
-import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import {
   type CodingSpec,
@@ -39,7 +38,7 @@ import {
 } from '../keyspace/index.ts';
 import { defaultModelDir, encodeText, loadModel, type Model, renderKey, searchKey } from '../pipeline/index.ts';
 import { SeededRandom } from '../pipeline/prng.ts';
-import { cosine, defaultSteps, imageEmbeds } from '../pipeline/search.ts';
+import { cosine, defaultSteps, imageEmbeds, imageEmbedsBatch } from '../pipeline/search.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -320,27 +319,10 @@ function realImages(): Image[] | null {
   }));
 }
 
-/** image_embeds of many images, batched (the same 8-bit → [-1, 1] CHW mapping as pipeline/search.ts). */
+/** image_embeds of many images, in batches of 64. */
 async function embedBatch(images: Image[]): Promise<Float32Array[]> {
-  const encoder = await model.imageEncoder();
-  if (!encoder) throw new Error(`${model.name} has no image_encoder`);
   const out: Float32Array[] = [];
-  for (let b = 0; b < images.length; b += 64) {
-    const batch = images.slice(b, b + 64);
-    const { width, height } = batch[0];
-    const plane = width * height;
-    const chw = new Float32Array(batch.length * 3 * plane);
-    batch.forEach((img, k) => {
-      for (let p = 0; p < plane; p++)
-        for (let ch = 0; ch < 3; ch++) chw[(k * 3 + ch) * plane + p] = (img.rgb[p * 3 + ch] / 255) * 2 - 1;
-    });
-    const res = await encoder.session.run({
-      pixel_values: new ort.Tensor('float32', chw, [batch.length, 3, height, width]),
-    });
-    const e = res.image_embeds.data as Float32Array;
-    const dim = e.length / batch.length;
-    for (let k = 0; k < batch.length; k++) out.push(Float32Array.from(e.subarray(k * dim, (k + 1) * dim)));
-  }
+  for (let b = 0; b < images.length; b += 64) out.push(...(await imageEmbedsBatch(model, images.slice(b, b + 64))));
   return out;
 }
 

@@ -10,15 +10,11 @@ com.microsoft.MultiHeadAttention, the nine ResBlocks' time-embedding projections
 and prints one JSON object: {"nodes": {"shipped": n, "fused": n}, "max_abs_diff_vs_torch": x}.
 """
 import argparse
-import importlib.util
 import json
 import math
 import os
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location("pipeline_ref", os.path.join(HERE, "pipeline_ref.py"))
-REF = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(REF)  # also puts pipeline/train on sys.path and keeps the real torch first
+import pipeline_ref as REF  # first: it puts pipeline/train on sys.path and keeps the real torch first
 import onnx  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402

@@ -12,7 +12,6 @@ scheduler_config.json sets it, guidance batched like the TypeScript pipeline (un
 then the VAE decode and diffusers' 8-bit postprocess. Prints one JSON object.
 """
 import argparse
-import importlib.util
 import json
 import os
 import resource
@@ -21,8 +20,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-# bench/python holds a stand-in `torch` package for the seed codec; it must not shadow the real one here
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+# bench/python holds a stand-in `torch` package for the seed codec: this folder goes last on the path, so the real
+# torch wins while its sibling modules (onnx_weights, threads) still import
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE] + [HERE]
 sys.path.insert(0, os.path.join(ROOT, "pipeline", "train"))
 
 import numpy as np  # noqa: E402
@@ -30,14 +30,8 @@ import torch  # noqa: E402
 import export as EX  # noqa: E402
 from models import AutoEncoder, UNet  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("onnx_weights", os.path.join(HERE, "onnx_weights.py"))
-_onnx_weights = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_onnx_weights)
-load_via_probe = _onnx_weights.load_via_probe
-_spec = importlib.util.spec_from_file_location("threads", os.path.join(HERE, "threads.py"))
-_threads = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_threads)
-pin_threads, CpuClock = _threads.pin_threads, _threads.CpuClock
+from onnx_weights import load_via_probe  # noqa: E402
+from threads import CpuClock, pin_threads  # noqa: E402
 
 
 def ddim(config, steps):

@@ -10,15 +10,11 @@ Fills the model helper's UNet from the shipped unet/model.onnx (as pipeline_ref.
  "torch_sgemm_gflops": x, "unet_from_onnx": n, "unet_not_in_onnx": [...]}.
 """
 import argparse
-import importlib.util
 import json
 import os
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location("pipeline_ref", os.path.join(HERE, "pipeline_ref.py"))
-REF = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(REF)  # also puts pipeline/train on sys.path and keeps the real torch first
+import pipeline_ref as REF  # first: it puts pipeline/train on sys.path and keeps the real torch first
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from models import MHA  # noqa: E402

@@ -2,7 +2,7 @@
 
 Debian's torch does its convolutions with OpenMP (torch.set_num_threads reaches it) but its Linear layers and
 matmuls with OpenBLAS's own pthread pool, which torch.set_num_threads does not reach: at "1 thread" a 1024²
-matmul ran at 187 GFLOP/s with CPU time 1.99× wall on this 2-core machine, 96 GFLOP/s and 1.0× once OpenBLAS was
+matmul ran at 173–187 GFLOP/s with CPU time 2.0× wall on this 2-core machine, 96 GFLOP/s and 1.0× once OpenBLAS was
 told too. So OpenBLAS is set through its C API in every copy of the library the process has loaded.
 """
 import ctypes

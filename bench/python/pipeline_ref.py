@@ -5,7 +5,7 @@ Run with Debian's python (torch 1.13):
         --threads 2 --repeat 5
 
 Weights: the model helper's module classes (pipeline/train/models.py) filled from the shipped ONNX files themselves
-(bench/python/onnx_weights.py: a probe export maps each tensor to its initializer), so no training checkpoint is
+(pipeline/train/onnx_weights.py: a probe export maps each tensor to its initializer), so no training checkpoint is
 needed; the report lists any tensor the export folded away. The probe exports are not counted in the start-up time. Inputs (written by the TypeScript side, raw little-endian float32): cond.f32
 and uncond.f32 [T, D] text states, latent.f32 [1, 4, H, W]. The loop is diffusers' DDIM (eta 0) as the model's
 scheduler_config.json sets it, guidance batched like the TypeScript pipeline (uncond and cond as one batch of 2),
@@ -21,7 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 # bench/python holds a stand-in `torch` package for the seed codec: this folder goes last on the path, so the real
-# torch wins while its sibling modules (onnx_weights, threads) still import
+# torch wins while its sibling modules (onnx_weights, threads) still import (onnx_weights from pipeline/train)
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE] + [HERE]
 sys.path.insert(0, os.path.join(ROOT, "pipeline", "train"))
 

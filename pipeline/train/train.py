@@ -4,6 +4,7 @@ Usage: /usr/bin/python3 pipeline/train/train.py --stage all [--resume] [--vae-mi
 Checkpoints and sample grids go to pipeline/train/runs/ (git-ignored).
 """
 import argparse
+import contextlib
 import copy
 import json
 import math
@@ -19,12 +20,13 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data as D  # noqa: E402
 import diffusion as DF  # noqa: E402
+from amp import bf16  # noqa: E402
 from models import AutoEncoder, Clip, UNet, n_params  # noqa: E402
 from paths import RUNS  # noqa: E402
 SEED = 1234
-SAMPLE_PROMPTS = ["grinning face", "red heart", "smiling face with sunglasses", "thumbs up", "pile of poo",
-                  "rocket", "pizza", "cat face", "fire", "star", "face with tears of joy", "ghost",
-                  "green apple", "blue circle", "dog face", "birthday cake"]
+SAMPLE_PROMPTS = ["red heart", "pizza", "rocket", "dog", "sun", "tree", "snowman", "keycap: 7", "flag: france",
+                  "cat with sunglasses", "grinning face", "thumbs up", "ghost", "green apple", "birthday cake",
+                  "soccer ball"]
 
 
 def log(*a):
@@ -43,6 +45,44 @@ def images_tensor():
     return x, meta
 
 
+PAUSE_DIR = os.environ.get("LOB_TRAIN_PAUSE_DIR", "/tmp/lob-train-pause.d")
+
+
+def _pausers():
+    """PIDs of live processes that asked training to pause (scripts/cpu-exclusive.sh); stale files are removed."""
+    try:
+        names = os.listdir(PAUSE_DIR)
+    except FileNotFoundError:
+        return []
+    alive = []
+    for name in names:
+        try:
+            os.kill(int(name), 0)
+            alive.append(name)
+        except (ValueError, ProcessLookupError):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(PAUSE_DIR, name))
+        except PermissionError:
+            alive.append(name)
+    return alive
+
+
+def wait_while_paused():
+    """On a 2-core machine two multi-threaded jobs slow each other far more than 2x (OpenMP threads fight over the
+    cores), so training yields the CPU entirely while any process holds a pause file. Returns seconds waited."""
+    start = time.time()
+    announced = False
+    while _pausers():
+        if not announced:
+            log("paused: another job holds the CPU")
+            announced = True
+        time.sleep(1.0)
+    waited = time.time() - start
+    if announced:
+        log(f"resumed after {waited:.0f} s")
+    return waited
+
+
 class Budget:
     """Time-budgeted training with resumable elapsed time and a warmup + cosine learning-rate schedule."""
 
@@ -52,8 +92,14 @@ class Budget:
         self.t0 = time.time() - elapsed
 
     def tick(self):
+        paused = wait_while_paused()
+        self.t0 += paused  # time spent paused is not training time
         self.elapsed = time.time() - self.t0
         return self.elapsed < self.total
+
+    def constant_lr(self, base, warm_minutes=3.0):
+        """Linear warmup over the first minutes, then constant: for runs whose end is not known in advance."""
+        return base * min(1.0, 0.1 + 0.9 * self.elapsed / (warm_minutes * 60.0))
 
     def lr(self, base, floor=0.05, warm=0.03):
         f = min(self.elapsed / self.total, 1.0)
@@ -236,10 +282,45 @@ def sample_grid(unet, ae, clip, tok, path, steps=16, guidance=4.0, seed=0):
         save_grid(ae.decode_norm(lat), path, 8)
 
 
-def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None):
+class ConceptSampler:
+    """Draws training images concept-first: a concept (the base emoji, skin tones folded in) uniformly, then one of
+    its pictures: half the time its plain (toneless) version in any style, else any variant in any style. Sampling
+    images uniformly instead gives ~60 % people and hands, and two pictures per concept for everything else."""
+
+    def __init__(self, meta, plain_share=0.5):
+        self.plain_share = plain_share
+        every, plain = {}, {}
+        for i, m in enumerate(meta):
+            every.setdefault(m["concept"], []).append(i)
+            if m["unified"] == m["concept"]:
+                plain.setdefault(m["concept"], []).append(i)
+        self.concepts = sorted(every)
+        self.every = [every[c] for c in self.concepts]
+        self.plain = [plain.get(c) or every[c] for c in self.concepts]
+
+    def sample(self, n, g, rnd):
+        picks = torch.randint(0, len(self.concepts), (n,), generator=g).tolist()
+        return torch.tensor([rnd.choice(self.plain[c] if rnd.random() < self.plain_share else self.every[c])
+                             for c in picks], dtype=torch.int64)
+
+
+def sample_captions_weighted(per_image, idx, rnd, canonical_share):
+    """The canonical caption (the plain name a person types: 'pizza', 'flag: france') with `canonical_share`,
+    else any of the image's caption variants."""
+    return torch.tensor([row[0] if rnd.random() < canonical_share else rnd.choice(row)
+                         for row in (per_image[i] for i in idx.tolist())], dtype=torch.int64)
+
+
+def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, balanced=False, amp=False,
+               schedule="cosine", ema_decay=0.998, canonical_share=None):
     """Trains the UNet for `minutes` of wall-clock time into checkpoint `name`. With `init_from` (a finished
     checkpoint), it continues from that checkpoint's EMA weights with a fresh optimiser and a new warmup + cosine
-    schedule peaking at `lr`: the second phase of the shipped model's recipe (stage `unet-more`)."""
+    schedule peaking at `lr`: the second phase of the shipped model's recipe (stage `unet-more`).
+
+    Model 3's recipe (stage `unet3`) adds: concept-balanced sampling over all six styles (`balanced`), bfloat16
+    autocast (`amp`), the canonical caption half the time (`canonical_share`), and a constant learning rate after
+    warmup (`schedule="constant"`), so that the EMA weights are a finished model whenever training stops and the
+    run can go on across sessions."""
     import tokenizer as TK
     seed_all(SEED + 2)
     x, meta = images_tensor()
@@ -271,12 +352,14 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None):
     rnd = random.Random(SEED + 13 + step)
     import keyspace_stats as KS
     levels = torch.tensor(KS.code_levels(KS.quantile_table(states[1:])), dtype=torch.float32)
+    sampler = ConceptSampler(meta) if balanced else None
     last_save, last_sample = time.time(), time.time()
     while bud.tick():
         for pg in opt.param_groups:
-            pg["lr"] = bud.lr(lr)
-        idx = torch.randint(0, x.shape[0], (batch,), generator=g)
-        ci = sample_captions(per_image, idx, rnd)
+            pg["lr"] = bud.lr(lr) if schedule == "cosine" else bud.constant_lr(lr)
+        idx = sampler.sample(batch, g, rnd) if sampler else torch.randint(0, x.shape[0], (batch,), generator=g)
+        ci = (sample_captions_weighted(per_image, idx, rnd, canonical_share) if canonical_share is not None
+              else sample_captions(per_image, idx, rnd))
         u = torch.rand(batch, generator=g)
         ci[u < 0.10] = 0  # caption dropout -> empty prompt, for classifier-free guidance
         ctx = states[ci].clone()
@@ -290,15 +373,16 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None):
         x0 = lat[idx]
         noise = torch.randn(x0.shape, generator=g)
         t = torch.randint(0, DF.NUM_TRAIN_TIMESTEPS, (batch,), generator=g)
-        pred = unet(DF.add_noise(x0, noise, t), t, ctx)
+        with bf16(amp):
+            pred = unet(DF.add_noise(x0, noise, t), t, ctx)
         w = DF.min_snr_weight(t)
-        loss = (w * (pred - DF.v_target(x0, noise, t)).pow(2).mean(dim=(1, 2, 3))).mean()
+        loss = (w * (pred.float() - DF.v_target(x0, noise, t)).pow(2).mean(dim=(1, 2, 3))).mean()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
         step += 1
-        decay = min(0.998, (1 + step) / (10 + step))
+        decay = min(ema_decay, (1 + step) / (10 + step))
         with torch.no_grad():
             for pe, pm in zip(ema.parameters(), unet.parameters()):
                 pe.mul_(decay).add_(pm, alpha=1 - decay)
@@ -374,7 +458,7 @@ def save_grid(imgs, path, ncol):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "decoder", "unet-more", "all"])
+    ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "decoder", "unet-more", "all", "unet3"])
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--vae-min", type=float, default=7)
     ap.add_argument("--clip-min", type=float, default=5)
@@ -382,6 +466,11 @@ if __name__ == "__main__":
     ap.add_argument("--decoder-min", type=float, default=6)
     ap.add_argument("--more-min", type=float, default=60, help="second UNet phase (0 skips it)")
     ap.add_argument("--more-lr", type=float, default=5e-4)
+    ap.add_argument("--unet3-min", type=float, default=900,
+                    help="model 3: wall-clock minutes in all, across sessions (resume with --resume)")
+    ap.add_argument("--unet3-lr", type=float, default=3e-4)
+    ap.add_argument("--unet3-from", default="unet_more",
+                    help="checkpoint to start from; shipped_unet (from_shipped.py) when runs/ is gone")
     args = ap.parse_args()
     torch.set_num_threads(2)
     os.makedirs(RUNS, exist_ok=True)
@@ -395,3 +484,7 @@ if __name__ == "__main__":
         finetune_decoder(args.decoder_min, args.resume)
     if args.stage in ("unet-more", "all") and args.more_min > 0:
         train_unet(args.more_min, args.resume, lr=args.more_lr, name="unet_more", init_from="unet")
+    if args.stage == "unet3":
+        start = args.unet3_from if load_ckpt(args.unet3_from) else "shipped_unet"
+        train_unet(args.unet3_min, args.resume, lr=args.unet3_lr, name="unet3", init_from=start, balanced=True,
+                   amp=True, schedule="constant", ema_decay=0.999, canonical_share=0.5)

@@ -22,6 +22,7 @@ import { currentEnvironment } from './environment.ts';
 import { BadRequestError } from './http.ts';
 import { type ImportResult, importFile } from './import-file.ts';
 import { buildGen5Input } from './provenance.ts';
+import { withModelRelativePaths } from './model-paths.ts';
 import { keyHash, RenderCache } from './render-cache.ts';
 
 /**
@@ -140,6 +141,8 @@ export class Library {
         workers: this.options.workers,
         threadsPerWorker: this.options.threadsPerWorker,
         maxQueue: this.options.maxQueue,
+      }).catch((err: unknown) => {
+        throw withModelRelativePaths(err, this.options.modelDir);
       });
       this.rendererPromise = started;
       started.catch(() => {
@@ -151,10 +154,12 @@ export class Library {
 
   private keys(): Promise<{ profile: Profile; registry: ProfileRegistry }> {
     if (!this.keysPromise) {
-      const loaded = loadKeyProfile(this.options.modelDir).then((profile) => ({
-        profile,
-        registry: createProfileRegistry([profile]),
-      }));
+      const loaded = loadKeyProfile(this.options.modelDir).then(
+        (profile) => ({ profile, registry: createProfileRegistry([profile]) }),
+        (err: unknown) => {
+          throw withModelRelativePaths(err, this.options.modelDir);
+        },
+      );
       this.keysPromise = loaded;
       loaded.catch(() => {
         if (this.keysPromise === loaded) this.keysPromise = null;

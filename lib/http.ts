@@ -67,6 +67,8 @@ function describeError(err: unknown): Described {
       return { status: 400, body: { error: { code: 'bad_gen5', message, reason: e?.code } } };
     case 'PngFormatError':
       return { status: 400, body: { error: { code: 'bad_png', message } } };
+    case 'ImageDecodeError':
+      return { status: 400, body: { error: { code: 'bad_image', message } } };
     case 'RenderInputError':
       return { status: 400, body: { error: { code: 'bad_request', message } } };
     case 'QueueFullError':

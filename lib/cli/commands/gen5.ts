@@ -10,7 +10,6 @@ import {
   type Gen5File,
   type LatentInput,
   type ModelInfoInput,
-  type Pixels,
   PyFloat,
   type PyJson,
   parsePyJson,
@@ -19,6 +18,7 @@ import {
 import { castF32BytesToF16 } from '../../../gen5/latent.ts';
 import { currentEnvironment } from '../../environment.ts';
 import { decodeNpy, encodeNpy, NpyError } from '../../npy.ts';
+import { decodePngPixels } from '../../png-pixels.ts';
 import { ProvenanceError, readProvenance } from '../../provenance.ts';
 import { CliError } from '../errors.ts';
 
@@ -56,7 +56,7 @@ export function registerGen5Commands(program: Command): void {
         const report = await verifyGen5(bytes, {
           currentEnvironment: regen?.environment ?? (await currentEnvironment()),
           regenerate: regen?.regenerate,
-          decodePixels,
+          decodePixels: decodePngPixels,
         });
         const lines = report.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
         for (const n of report.notes) lines.push(`note ${n}`);
@@ -279,12 +279,6 @@ async function readLatent(spec: string): Promise<LatentInput> {
     `${path}: ${npy.dtype} latents are not part of gen5 (float16 or float32 only); save as float32`,
     1,
   );
-}
-
-async function decodePixels(png: Uint8Array): Promise<Pixels> {
-  const { default: sharp } = await import('sharp');
-  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data) };
 }
 
 interface Regenerator {

@@ -125,8 +125,7 @@ export async function verifyGen5(bytes: Uint8Array, options: VerifyOptions = {})
         image = payload; // still compared with a regenerated image when it is not a PNG: it then simply differs
         const { width, height } = readPngHeader(payload);
         return `, a ${width}×${height} PNG`;
-      }
-      else {
+      } else {
         envc = parseEnvc(payload, limits);
         for (const c of envc?.components ?? []) {
           if ((await sha256Hex(c.canonical)) !== c.digest) {

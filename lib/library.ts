@@ -21,8 +21,8 @@ import { readModelFolder } from '../pipeline/model-folder.ts';
 import { currentEnvironment } from './environment.ts';
 import { BadRequestError } from './http.ts';
 import { type ImportResult, importFile } from './import-file.ts';
-import { buildGen5Input } from './provenance.ts';
 import { withModelRelativePaths } from './model-paths.ts';
+import { buildGen5Input } from './provenance.ts';
 import { keyHash, RenderCache } from './render-cache.ts';
 
 /**

@@ -27,7 +27,12 @@ describe('a corrupt model file', () => {
   });
 
   it('answers every request with a 503 that names the file relative to the model, and retries the load', async () => {
-    const library = new Library({ ...optionsFromEnv({} as NodeJS.ProcessEnv), modelDir, workers: 2, cacheDir: join(dir, 'cache') });
+    const library = new Library({
+      ...optionsFromEnv({} as NodeJS.ProcessEnv),
+      modelDir,
+      workers: 2,
+      cacheDir: join(dir, 'cache'),
+    });
     const key = await library.random();
     for (let request = 0; request < 4; request++) {
       const response = errorResponse(await library.render(key).catch((e: unknown) => e));

@@ -29,7 +29,10 @@ const library = new Library({
 let key: string;
 let rendered: RenderResult;
 let bombStream: Promise<Uint8Array> | undefined;
-const bomb = async () => craftPng(16000, 16000, await (bombStream ??= zeroImageStream(16000, 16000)), key);
+async function bomb(): Promise<Buffer> {
+  bombStream ??= zeroImageStream(16000, 16000);
+  return craftPng(16000, 16000, await bombStream, key);
+}
 
 beforeAll(async () => {
   key = await library.random();

@@ -1,7 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
+  DEFAULT_LIMITS,
   type DriftWarning,
   decodeGen5,
   type EnvComponent,
@@ -162,10 +163,19 @@ export function registerGen5Commands(program: Command): void {
     );
 }
 
+/**
+ * Reads an input file whole, after checking its size: nothing the gen5 commands read may exceed the decoder's file
+ * limit (1 GiB), and a sparse 1.5 GB file must be refused by its size, not after being read into memory.
+ */
 async function readInput(path: string): Promise<Uint8Array> {
   try {
+    const { size } = await stat(path);
+    if (size > DEFAULT_LIMITS.maxFileBytes) {
+      throw new CliError(`${path} is ${size} bytes, above the limit of ${DEFAULT_LIMITS.maxFileBytes}`, 2);
+    }
     return new Uint8Array(await readFile(path));
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw new CliError(`cannot read ${path}: ${(err as Error).message}`, 1);
   }
 }

@@ -25,6 +25,9 @@ import { CliError } from '../errors.ts';
 
 // `lob gen5 inspect|verify|extract|pack`. Exit codes: 0 ok, 1 a bad file or failed check, 2 usage.
 
+// 255 bytes is the file-name limit of ext4, XFS, APFS and NTFS; `extract` writes NAME.npy.
+const MAX_LATENT_NAME = 255 - '.npy'.length;
+
 export function registerGen5Commands(program: Command): void {
   const gen5 = program.command('gen5').description('read, check and write .gen5 files (gen5 0.1.0 format)');
 
@@ -89,9 +92,16 @@ export function registerGen5Commands(program: Command): void {
     .action(async (path: string, opts: { out: string }) => {
       const file = await decode(await readInput(path));
       for (const l of file.latents) {
-        // Names come from the file: never let one climb out of latents/.
+        // Names come from the file: never let one climb out of latents/, nor be longer than a file name may be.
         if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(l.name)) {
           throw new CliError(`latent name ${JSON.stringify(l.name)} is not a safe file name; nothing extracted`, 1);
+        }
+        if (l.name.length > MAX_LATENT_NAME) {
+          throw new CliError(
+            `latent name of ${l.name.length} characters is longer than ${MAX_LATENT_NAME}, which with ".npy" is the ` +
+              'longest file name most file systems allow; nothing extracted',
+            1,
+          );
         }
       }
       await mkdir(join(opts.out, 'latents'), { recursive: true });

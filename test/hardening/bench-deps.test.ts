@@ -16,7 +16,11 @@ describe('bench Python references', () => {
 
   it('install every package they name from the project script, with the BLAS torch loads', () => {
     const script = readFileSync(resolve(import.meta.dirname, '../../scripts/install-bench-deps.sh'), 'utf8');
-    for (const pkg of [...Object.values(PIPELINE_REFERENCE), ...Object.values(GEN5_REFERENCE), 'libopenblas0-pthread']) {
+    for (const pkg of [
+      ...Object.values(PIPELINE_REFERENCE),
+      ...Object.values(GEN5_REFERENCE),
+      'libopenblas0-pthread',
+    ]) {
       expect(script).toContain(pkg);
     }
   });

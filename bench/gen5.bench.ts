@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { decodeGen5, encodeGen5 } from '../gen5/index.ts';
 import { currentEnvironment } from '../lib/environment.ts';
 import { encodeNpy } from '../lib/npy.ts';
+import { GEN5_REFERENCE, requirePythonModules } from './python-deps.ts';
 import { median } from './stats.ts';
 
 /**
@@ -153,6 +154,7 @@ export default async function bench(): Promise<{ title: string; markdown: string
   try {
     const { latent, png } = await makeInputs(dir);
     const hasPython = existsSync(join(GEN5_SRC, 'gen5', '__init__.py'));
+    if (hasPython) requirePythonModules('gen5 0.1.0 (bench/python/gen5_bench.py)', GEN5_REFERENCE);
     const trials: { ours: Timings[]; theirs: Timings[] } = { ours: [], theirs: [] };
     for (let k = 0; k < TRIALS; k++) {
       trials.ours.push(await measureOurs(latent, png, join(dir, 'lob.gen5')));

@@ -8,6 +8,7 @@ import { defaultModelDir, projectRoot } from '../pipeline/project-root.ts';
 import { renderKey } from '../pipeline/render.ts';
 import { Renderer } from '../pipeline/renderer.ts';
 import { searchKey } from '../pipeline/search.ts';
+import { PIPELINE_REFERENCE, requirePythonModules } from './python-deps.ts';
 import { median } from './stats.ts';
 
 /**
@@ -98,6 +99,7 @@ async function oursAt(
 
 export default async function bench(): Promise<{ title: string; markdown: string }> {
   const dir = defaultModelDir();
+  requirePythonModules('the PyTorch reference (bench/python/pipeline_ref.py)', PIPELINE_REFERENCE);
   const tmp = mkdtempSync(join(tmpdir(), 'lob-bench-'));
   try {
     const tLoad = performance.now();

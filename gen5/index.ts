@@ -11,6 +11,8 @@ export { Gen5Error, isGen5Error } from './errors.ts';
 export type { Gen5Header } from './header.ts';
 export type { Gen5Limits } from './limits.ts';
 export { DEFAULT_LIMITS } from './limits.ts';
+export type { PngHeader } from './png-header.ts';
+export { readPngHeader } from './png-header.ts';
 export type { Json, PyJson } from './pyjson.ts';
 export { PyFloat, parsePyJson, pyDumps, toPlainJson } from './pyjson.ts';
 export type { Pixels, RegenerationResult, VerifyCheck, VerifyOptions, VerifyReport } from './verify.ts';

@@ -14,6 +14,7 @@ import { sha256Hex } from './digest.ts';
 import { type DriftWarning, driftWarnings, type EnvComponent } from './envc.ts';
 import { Gen5Error } from './errors.ts';
 import { type Gen5Limits, resolveLimits } from './limits.ts';
+import { readPngHeader } from './png-header.ts';
 import { ensureZstd } from './zstd.ts';
 
 /** Where lob keeps its provenance inside META (an extra property of gen5_metadata, which 0.1.0 ignores). */
@@ -92,6 +93,10 @@ export async function verifyGen5(bytes: Uint8Array, options: VerifyOptions = {})
   const header = await attempt('header', () => readHeader(bytes, limits));
   if (!header) return report();
   pass('header', `GEN5 ${header.versionMajor}.${header.versionMinor}, ${header.chunkCount} chunks`);
+  // gen5 1.0 defines no flags and writes the reserved field as zero; anything else is not a file it wrote.
+  if (header.flags !== 0 || header.reserved !== 0n) {
+    fail('header fields', `flags 0x${header.flags.toString(16)} and reserved ${header.reserved}: both must be 0`);
+  } else pass('header fields', 'flags 0, reserved 0');
   const sizeProblem = checkFileSize(bytes, header);
   if (sizeProblem) fail('file size', `${sizeProblem.code}: ${sizeProblem.message}`);
   else pass('file size', `${bytes.length} bytes, as the header says`);
@@ -112,12 +117,15 @@ export async function verifyGen5(bytes: Uint8Array, options: VerifyOptions = {})
   let envc: Gen5File['envc'];
   for (const record of meta.records) {
     const name = `chunk ${record.index} (${record.type}${record.type === 'LATN' ? ` ${JSON.stringify(record.extra.key)}` : ''})`;
-    const ok = await attempt(name, async () => {
+    const detail = await attempt(name, async () => {
       const payload = await readChunkPayload(bytes, record, limits, budget);
       await checkHash(record, payload);
       if (record.type === 'LATN') toLatent(record, record.compressed ? payload : payload.slice());
-      else if (record.type === 'DATA') image = payload;
-      else {
+      else if (record.type === 'DATA') {
+        image = payload; // still compared with a regenerated image when it is not a PNG: it then simply differs
+        const { width, height } = readPngHeader(payload);
+        return `, a ${width}×${height} PNG`;
+      } else {
         envc = parseEnvc(payload, limits);
         for (const c of envc?.components ?? []) {
           if ((await sha256Hex(c.canonical)) !== c.digest) {
@@ -128,9 +136,9 @@ export async function verifyGen5(bytes: Uint8Array, options: VerifyOptions = {})
           }
         }
       }
-      return true;
+      return '';
     });
-    if (ok) pass(name, `${record.uncompressed_size} bytes, SHA-256 matches`);
+    if (detail !== undefined) pass(name, `${record.uncompressed_size} bytes, SHA-256 matches${detail}`);
   }
 
   let drift: DriftWarning[] | undefined;
@@ -175,8 +183,15 @@ async function regenerateAndCompare(
     pass(name, 'the key regenerates the stored image bit for bit');
     return result;
   }
-  if (options.decodePixels) {
-    const [a, b] = await Promise.all([options.decodePixels(image), options.decodePixels(png)]);
+  if (options.decodePixels && sameDeclaredSize(image, png)) {
+    let pixels: [Pixels, Pixels];
+    try {
+      pixels = await Promise.all([options.decodePixels(image), options.decodePixels(png)]);
+    } catch (err) {
+      fail(name, `the stored image cannot be decoded: ${(err as Error).message}`);
+      return result;
+    }
+    const [a, b] = pixels;
     if (a.width === b.width && a.height === b.height && a.channels === b.channels) {
       result.pixelsIdentical = equalBytes(a.data, b.data);
       result.psnr = psnr(a.data, b.data);
@@ -193,6 +208,19 @@ async function regenerateAndCompare(
     : '; no ENVC component differs';
   fail(name, `the regenerated image differs from the stored one: ${quality}${envText}`);
   return result;
+}
+
+/**
+ * Both PNGs declare the same width and height. Images of different sizes are never equal, and decoding one only to
+ * find that out is what a decompression bomb (a tiny file declaring 16000×16000) relies on.
+ */
+function sameDeclaredSize(stored: Uint8Array, regenerated: Uint8Array): boolean {
+  try {
+    const [a, b] = [readPngHeader(stored), readPngHeader(regenerated)];
+    return a.width === b.width && a.height === b.height;
+  } catch {
+    return false;
+  }
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

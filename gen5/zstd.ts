@@ -106,7 +106,12 @@ export async function decompressFrame(frame: Uint8Array, maxBytes: number, what:
   try {
     out = decompressUsingDict(dctx, frame, NO_DICT);
   } catch (err) {
-    throw new Gen5Error('ZSTD_CORRUPT', `${what}: zstd could not decompress the frame (${(err as Error).message})`);
+    // zstd-wasm words every failure "Failed to compress with code N", decompression included: only N is kept.
+    const code = /code (-?\d+)/.exec((err as Error).message)?.[1];
+    throw new Gen5Error(
+      'ZSTD_CORRUPT',
+      `${what}: zstd could not decompress the frame${code === undefined ? '' : ` (zstd error code ${code})`}`,
+    );
   }
   if (out.length !== contentSize) {
     throw new Gen5Error('ZSTD_CORRUPT', `${what}: zstd produced ${out.length} bytes, frame declared ${contentSize}`);

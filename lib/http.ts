@@ -37,6 +37,34 @@ export class BadRequestError extends HttpError {
   }
 }
 
+/** The body is not of a type the endpoint takes (HTTP 415). */
+export class UnsupportedMediaTypeError extends HttpError {
+  constructor(accepted: readonly string[], got: string) {
+    super(
+      415,
+      'unsupported_media_type',
+      `send the body as ${accepted.join(' or ')} (got ${got || 'no Content-Type'})`,
+      {
+        accepted,
+      },
+    );
+    this.name = 'UnsupportedMediaTypeError';
+  }
+}
+
+/** What /api/import takes: a .gen5 file as bytes, or one of our PNGs. */
+export const UPLOAD_TYPES = ['application/octet-stream', 'image/png'] as const;
+
+/**
+ * Refuses (415) a body whose Content-Type is not one of `accepted`. A plain HTML form on another site can only send
+ * form encodings or text/plain without a CORS preflight, so requiring these types keeps such forms from making the
+ * server render.
+ */
+export function requireContentType(request: Request, accepted: readonly string[]): void {
+  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (!accepted.includes(type)) throw new UnsupportedMediaTypeError(accepted, type);
+}
+
 export interface ErrorBody {
   error: { code: string; message: string } & Record<string, unknown>;
 }
@@ -67,6 +95,8 @@ function describeError(err: unknown): Described {
       return { status: 400, body: { error: { code: 'bad_gen5', message, reason: e?.code } } };
     case 'PngFormatError':
       return { status: 400, body: { error: { code: 'bad_png', message } } };
+    case 'ImageDecodeError':
+      return { status: 400, body: { error: { code: 'bad_image', message } } };
     case 'RenderInputError':
       return { status: 400, body: { error: { code: 'bad_request', message } } };
     case 'QueueFullError':
@@ -101,7 +131,10 @@ export function route<A extends unknown[]>(
   };
 }
 
-/** A handler for a method the route does not offer: 405 as JSON, naming the one it does (Next's own 405 is bare). */
+/**
+ * The handler for every method a route does not offer: 405 as JSON, naming the one it does (Next's own 405 is
+ * bare). A route exports it under each such name: `export { notAllowed as GET, notAllowed as PUT, … }`.
+ */
 export function methodNotAllowed(allowed: 'GET' | 'POST'): () => Response {
   return () =>
     Response.json(
@@ -137,8 +170,9 @@ export async function readBodyBytes(request: Request, limit: number): Promise<Ui
   return out;
 }
 
-/** Reads a JSON object body (bounded by BODY_LIMITS.json). */
+/** Reads a JSON object body (Content-Type application/json, bounded by BODY_LIMITS.json). */
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  requireContentType(request, ['application/json']);
   const bytes = await readBodyBytes(request, BODY_LIMITS.json);
   let value: unknown;
   try {
@@ -167,4 +201,27 @@ export function optionalInteger(body: Record<string, unknown>, field: string): n
     throw new BadRequestError(`"${field}" must be an integer`);
   }
   return value;
+}
+
+const MAX_SEED = 2n ** 64n - 1n;
+
+/**
+ * An optional search seed: 0 .. 2^64 − 1, as `lob search --seed` takes. JSON numbers are exact only up to 2^53, so
+ * larger seeds come as a decimal string.
+ */
+export function optionalSeed(body: Record<string, unknown>, field: string): bigint | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  const seed =
+    typeof value === 'number' && Number.isSafeInteger(value)
+      ? BigInt(value)
+      : typeof value === 'string' && /^[0-9]{1,20}$/.test(value)
+        ? BigInt(value)
+        : undefined;
+  if (seed === undefined || seed < 0n || seed > MAX_SEED) {
+    throw new BadRequestError(
+      `"${field}" must be an integer from 0 to 2^64 − 1 (a decimal string above 2^53), got ${JSON.stringify(value)}`,
+    );
+  }
+  return seed;
 }

@@ -1,9 +1,9 @@
-import sharp from 'sharp';
-import type { EnvComponent, Pixels } from '../gen5/index.ts';
-import { decodeGen5, type Gen5Limits, verifyGen5 } from '../gen5/index.ts';
+import type { EnvComponent } from '../gen5/index.ts';
+import { decodeGen5, type Gen5Limits, readPngHeader, verifyGen5 } from '../gen5/index.ts';
 import { psnr } from '../gen5/verify.ts';
 import { readPngKey } from '../pipeline/index.ts';
 import { BadRequestError, BODY_LIMITS } from './http.ts';
+import { checkedPngSize, decodePngPixels, ImageDecodeError } from './png-pixels.ts';
 import { readProvenance } from './provenance.ts';
 
 /**
@@ -40,11 +40,6 @@ function isPng(bytes: Uint8Array): boolean {
   return PNG_SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
-async function decodePixels(png: Uint8Array): Promise<Pixels> {
-  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: info.channels, data };
-}
-
 export async function importFile(bytes: Uint8Array, deps: ImportDeps): Promise<ImportResult> {
   if (bytes.length === 0) throw new BadRequestError('the upload is empty: send a .gen5 file or one of our PNGs');
   return isPng(bytes) ? importPng(bytes, deps) : importGen5(bytes, deps);
@@ -61,10 +56,11 @@ async function importGen5(bytes: Uint8Array, deps: ImportDeps): Promise<ImportRe
     limits: WEB_GEN5_LIMITS,
     currentEnvironment: await deps.environment(),
     regenerate: deps.render,
-    decodePixels,
+    decodePixels: decodePngPixels,
   });
   const verified = report.regeneration?.pixelsIdentical === true;
-  const warnings = report.failures.filter((f) => !f.startsWith('regeneration:'));
+  // "differs" is said below with the PSNR and the drift; other failures (an image that cannot be decoded) stay.
+  const warnings = report.failures.filter((f) => !f.startsWith('regeneration: the regenerated image differs'));
   if (report.regeneration && !report.regeneration.pngIdentical && verified) {
     warnings.push('the pixels are identical but the PNG bytes differ (a different PNG encoder build)');
   }
@@ -91,17 +87,30 @@ async function importPng(bytes: Uint8Array, deps: ImportDeps): Promise<ImportRes
       'key_not_embedded',
     );
   }
+  // A decompression bomb is refused here, by its declared size, before anything is rendered or decoded.
+  const theirs = checkedPngSize(bytes);
   const key = await deps.parse(found.key);
   const regenerated = await deps.render(key);
-  const [theirs, ours] = await Promise.all([decodePixels(bytes), decodePixels(regenerated)]);
-  const comparable = theirs.width === ours.width && theirs.height === ours.height && theirs.channels === ours.channels;
-  const verified = comparable && Buffer.compare(Buffer.from(theirs.data), Buffer.from(ours.data)) === 0;
+  const ours = readPngHeader(regenerated);
+  if (theirs.width !== ours.width || theirs.height !== ours.height) {
+    const sizes = `the regenerated image is ${ours.width}×${ours.height}, the file's ${theirs.width}×${theirs.height}`;
+    return { key, verified: false, warnings: [sizes] };
+  }
+  let pixels: [Awaited<ReturnType<typeof decodePngPixels>>, Awaited<ReturnType<typeof decodePngPixels>>];
+  try {
+    pixels = await Promise.all([decodePngPixels(bytes), decodePngPixels(regenerated)]);
+  } catch (err) {
+    if (!(err instanceof ImageDecodeError)) throw err;
+    return { key, verified: false, warnings: [err.message] };
+  }
+  const [a, b] = pixels;
+  const verified = a.channels === b.channels && Buffer.compare(Buffer.from(a.data), Buffer.from(b.data)) === 0;
   const warnings: string[] = [];
   if (!verified) {
     warnings.push(
-      comparable
-        ? `the regenerated image is off by PSNR ${psnr(theirs.data, ours.data).toFixed(2)} dB`
-        : `the regenerated image is ${ours.width}×${ours.height}, the file's ${theirs.width}×${theirs.height}`,
+      a.channels === b.channels
+        ? `the regenerated image is off by PSNR ${psnr(a.data, b.data).toFixed(2)} dB`
+        : `the regenerated image has ${b.channels} channels, the file's ${a.channels}`,
       'a PNG records no environment, so drift cannot be named; a .gen5 file would say which component differs',
     );
   }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { encodeGen5 } from '../gen5/index.ts';
 import {
@@ -21,8 +20,10 @@ import { readModelFolder } from '../pipeline/model-folder.ts';
 import { currentEnvironment } from './environment.ts';
 import { BadRequestError } from './http.ts';
 import { type ImportResult, importFile } from './import-file.ts';
+import { withModelRelativePaths } from './model-paths.ts';
 import { buildGen5Input } from './provenance.ts';
 import { keyHash, RenderCache } from './render-cache.ts';
+import { readServerSettings } from './settings.ts';
 
 /**
  * The process-wide library service behind the web app (and open to any long-running caller): the default model
@@ -65,27 +66,16 @@ export interface LibraryOptions {
   maxQueue: number;
 }
 
-function envInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new RangeError(`${name} must be a non-negative integer, got ${raw}`);
-  return value;
-}
-
 /**
  * Defaults: one single-threaded worker per core (up to 4), so concurrent requests render in parallel and each
  * render does the same arithmetic as a single-threaded one; a queue of 16 behind them; a 256 MiB PNG cache.
+ * Every value is checked by readServerSettings (SettingsError names the variable and what it accepts).
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LibraryOptions {
   return {
     modelDir: defaultModelDir(),
     cacheDir: env.LOB_CACHE_DIR ?? join(projectRoot(), '.cache', 'renders'),
-    cacheMaxBytes: envInteger(env, 'LOB_CACHE_MAX_BYTES', 256 * 1024 * 1024),
-    workers: Math.max(1, envInteger(env, 'LOB_WORKERS', Math.min(4, availableParallelism()))),
-    threadsPerWorker: Math.max(1, envInteger(env, 'LOB_THREADS_PER_WORKER', 1)),
-    maxQueue: envInteger(env, 'LOB_MAX_QUEUE', 16),
+    ...readServerSettings(env),
   };
 }
 
@@ -140,6 +130,8 @@ export class Library {
         workers: this.options.workers,
         threadsPerWorker: this.options.threadsPerWorker,
         maxQueue: this.options.maxQueue,
+      }).catch((err: unknown) => {
+        throw withModelRelativePaths(err, this.options.modelDir);
       });
       this.rendererPromise = started;
       started.catch(() => {
@@ -151,10 +143,12 @@ export class Library {
 
   private keys(): Promise<{ profile: Profile; registry: ProfileRegistry }> {
     if (!this.keysPromise) {
-      const loaded = loadKeyProfile(this.options.modelDir).then((profile) => ({
-        profile,
-        registry: createProfileRegistry([profile]),
-      }));
+      const loaded = loadKeyProfile(this.options.modelDir).then(
+        (profile) => ({ profile, registry: createProfileRegistry([profile]) }),
+        (err: unknown) => {
+          throw withModelRelativePaths(err, this.options.modelDir);
+        },
+      );
       this.keysPromise = loaded;
       loaded.catch(() => {
         if (this.keysPromise === loaded) this.keysPromise = null;
@@ -182,7 +176,7 @@ export class Library {
   }
 
   /** Prompt → key: a fresh seed each time unless one is given, so "search again" just asks once more. */
-  async search(prompt: string, seed?: number): Promise<string> {
+  async search(prompt: string, seed?: bigint): Promise<string> {
     const text = prompt.trim();
     if (!text) throw new BadRequestError('the prompt is empty');
     if (text.length > MAX_PROMPT_CHARS) {

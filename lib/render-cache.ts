@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readPngKey } from '../pipeline/png.ts';
 
 /**
  * A disk cache of rendered PNGs, keyed by the SHA-256 of the key text (keys can be ~190,000 characters, far too
@@ -10,14 +11,21 @@ import { join } from 'node:path';
  * - a file is written under a unique temporary name and renamed into place, so a reader sees either no file or
  *   the whole file, never a partial one;
  * - a file that vanishes between the index and the read (evicted by someone else) is simply a miss;
- * - every read checks the PNG signature and the closing IEND chunk, so a truncated file (a crash of some other
- *   writer that bypassed the rename) is deleted and treated as a miss rather than served.
+ * - every read checks the PNG signature, the closing IEND chunk, every chunk's CRC and that the PNG names the key
+ *   it is filed under, so a truncated file (a crash of some other writer that bypassed the rename), a flipped
+ *   byte or another key's image is deleted and treated as a miss (and rendered afresh) rather than served.
  * The in-memory index is only changed synchronously, so interleaved async calls cannot corrupt its byte count.
+ *
+ * The cache is an optimisation, never a failure: a full disk, a folder that cannot be created or a directory
+ * where a file should be makes a read a miss and a write a no-op (its temporary file removed). Each kind of fault
+ * is reported once through `onFault`, not once per request.
  */
 export interface RenderCacheOptions {
   dir: string;
   /** Upper bound on the bytes of PNG files kept in `dir`. */
   maxBytes: number;
+  /** Told once per kind of file-system fault (default: a console warning). */
+  onFault?: (message: string) => void;
 }
 
 interface Entry {
@@ -30,6 +38,17 @@ const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x
 
 export function keyHash(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** The PNG is intact (every chunk's CRC) and names `key` in its lob-key chunk, in full or by hash. */
+function isPngOfKey(bytes: Buffer, key: string): boolean {
+  try {
+    const found = readPngKey(bytes);
+    if (found?.kind === 'key') return found.key === key;
+    return found?.kind === 'ref' && found.sha256 === keyHash(key);
+  } catch {
+    return false; // a bad CRC or broken chunk structure
+  }
 }
 
 export function isCompletePng(bytes: Uint8Array): boolean {
@@ -46,9 +65,11 @@ export class RenderCache {
   // Per file, the tail of its chain of pending writes and deletions.
   private readonly queues = new Map<string, Promise<void>>();
   private totalBytes = 0;
-  private ready: Promise<void> | null = null;
+  private ready: Promise<boolean> | null = null;
   private hitCount = 0;
   private missCount = 0;
+  private readonly reported = new Set<string>();
+  private readonly onFault: (message: string) => void;
 
   constructor(options: RenderCacheOptions) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 0) {
@@ -56,35 +77,31 @@ export class RenderCache {
     }
     this.dir = options.dir;
     this.maxBytes = options.maxBytes;
+    this.onFault = options.onFault ?? ((message) => console.warn(`[lob] render cache: ${message}`));
   }
 
   get stats(): { entries: number; bytes: number; hits: number; misses: number } {
     return { entries: this.entries.size, bytes: this.totalBytes, hits: this.hitCount, misses: this.missCount };
   }
 
-  /** The cached PNG for `key`, or null. */
+  /** The cached PNG for `key`, or null (also when the cache cannot be read at all). */
   async get(key: string): Promise<Buffer | null> {
-    await this.init();
+    if (!(await this.init())) return this.miss();
     const hash = keyHash(key);
     const entry = this.entries.get(hash);
-    if (!entry) {
-      this.missCount++;
-      return null;
-    }
+    if (!entry) return this.miss();
     let bytes: Buffer;
     try {
       bytes = await readFile(this.pathOf(hash));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.fault('read', err);
       this.forget(hash);
-      this.missCount++;
-      return null;
+      return this.miss();
     }
-    if (!isCompletePng(bytes)) {
+    if (!isCompletePng(bytes) || !isPngOfKey(bytes, key)) {
       this.forget(hash);
       await this.removeUnlessReplaced(hash);
-      this.missCount++;
-      return null;
+      return this.miss();
     }
     this.touch(hash, entry);
     this.hitCount++;
@@ -95,21 +112,42 @@ export class RenderCache {
     return this.entries.has(keyHash(key));
   }
 
-  /** Stores `png` for `key` and evicts least recently used files until the cache fits its budget. */
+  /**
+   * Stores `png` for `key` and evicts least recently used files until the cache fits its budget. A write the disk
+   * refuses leaves nothing behind and is reported (once per kind) rather than thrown.
+   */
   async put(key: string, png: Uint8Array): Promise<void> {
-    await this.init();
     if (!isCompletePng(png)) throw new TypeError('render cache only stores complete PNG files');
-    if (png.byteLength > this.maxBytes) return;
+    if (!(await this.init()) || png.byteLength > this.maxBytes) return;
     const hash = keyHash(key);
     await this.exclusive(hash, async () => {
       const temp = join(this.dir, `${hash}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-      await writeFile(temp, png);
-      await rename(temp, this.pathOf(hash));
+      try {
+        await writeFile(temp, png);
+        await rename(temp, this.pathOf(hash));
+      } catch (err) {
+        await unlinkQuietly(temp).catch(() => {});
+        this.fault('write', err);
+        return;
+      }
       this.forget(hash);
       this.entries.set(hash, { size: png.byteLength });
       this.totalBytes += png.byteLength;
     });
     await this.evict();
+  }
+
+  private miss(): null {
+    this.missCount++;
+    return null;
+  }
+
+  private fault(operation: string, err: unknown): void {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    if (this.reported.has(`${operation} ${code}`)) return;
+    this.reported.add(`${operation} ${code}`);
+    // The folder is named, not the file: which key failed says nothing more about the fault.
+    this.onFault(`cannot ${operation} in ${this.dir} (${code}); serving renders without caching them`);
   }
 
   private pathOf(hash: string): string {
@@ -150,7 +188,7 @@ export class RenderCache {
    */
   private removeUnlessReplaced(hash: string): Promise<void> {
     return this.exclusive(hash, async () => {
-      if (!this.entries.has(hash)) await unlinkQuietly(this.pathOf(hash));
+      if (!this.entries.has(hash)) await unlinkQuietly(this.pathOf(hash)).catch((err) => this.fault('remove', err));
     });
   }
 
@@ -169,8 +207,15 @@ export class RenderCache {
     return result;
   }
 
-  private init(): Promise<void> {
-    this.ready ??= this.load();
+  /** Indexes the folder once; false when it cannot be created or read (the cache then stays out of the way). */
+  private init(): Promise<boolean> {
+    this.ready ??= this.load().then(
+      () => true,
+      (err: unknown) => {
+        this.fault('open the cache folder', err);
+        return false;
+      },
+    );
     return this.ready;
   }
 

@@ -164,11 +164,17 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   // the branch thread loads its UNet while this thread loads the rest (started after it, it made `lob render`
   // about 0.7 s slower to its first image when measured)
   const branch = unetThreads.length === 2 ? openBranch(folder.onnx.unet, settings, unetThreads[1]) : null;
+  const sessions: OpenedSession[] = [text];
   try {
-    const [tokenizer, unet, vaeDecoder] = await Promise.all([
+    const [tokenizer, [unet, vaeDecoder]] = await Promise.all([
       loadTokenizer(folder.tokenizerDir),
-      openSession(folder.onnx.unet, { ...settings, intraOpNumThreads: unetThreads[0] }, warnings),
-      openSession(folder.onnx.vaeDecoder, settings, warnings),
+      openAllOrNone(
+        [
+          openSession(folder.onnx.unet, { ...settings, intraOpNumThreads: unetThreads[0] }, warnings),
+          openSession(folder.onnx.vaeDecoder, settings, warnings),
+        ],
+        sessions,
+      ),
     ]);
     requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'input'), 'latent_sample', ['float32'], 4);
     requireIo(vaeDecoder.path, ioSpecs(vaeDecoder.session, 'output'), 'sample', ['float32'], 4);
@@ -231,8 +237,27 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     // a load that fails after the branch thread started must stop it, or it keeps the process alive
     const opened = await branch;
     if (opened?.ok) await opened.branch.close();
+    await releaseQuietly(sessions);
     throw err;
   }
+}
+
+/**
+ * Opens sessions side by side, adding each opened one to `opened`; when one fails, waits for the others to settle
+ * before throwing. Throwing at the first failure left a session still being created in the background: a render
+ * worker then reported its load error and was terminated mid-creation, and the native callback into the torn-down
+ * thread aborted the whole process ("terminate called after throwing an instance of 'Napi::Error'").
+ */
+async function openAllOrNone(openings: Promise<OpenedSession>[], opened: OpenedSession[]): Promise<OpenedSession[]> {
+  const settled = await Promise.allSettled(openings);
+  for (const s of settled) if (s.status === 'fulfilled') opened.push(s.value);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return (settled as PromiseFulfilledResult<OpenedSession>[]).map((s) => s.value);
+}
+
+async function releaseQuietly(sessions: OpenedSession[]): Promise<void> {
+  for (const s of sessions) await s.session.release().catch(() => {});
 }
 
 /**

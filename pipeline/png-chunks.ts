@@ -1,3 +1,5 @@
+import * as zlib from 'node:zlib';
+
 /**
  * PNG text chunks, written and read directly (sharp does not write tEXt/iTXt). Latin-1 text goes in tEXt, anything
  * else in uncompressed iTXt (UTF-8); both are what A1111-style readers and exiftool look at.
@@ -14,8 +16,12 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
+// zlib's own CRC-32 (Node ≥ 20.15) is many times faster than the table loop on a 512×512 image's IDAT.
+const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 /** CRC-32 (ISO 3309, as PNG uses) of the bytes. */
 export function crc32(bytes: Uint8Array): number {
+  if (zlibCrc32) return zlibCrc32(bytes) >>> 0;
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;

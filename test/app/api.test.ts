@@ -150,7 +150,7 @@ describe('HTTP API', () => {
     expect(await errorOf(await routes.search.POST(json({ prompt: '   ' })))).toMatchObject({ status: 400 });
     expect(await errorOf(await routes.search.POST(json({ prompt: 'cat', seed: 1.5 })))).toMatchObject({
       status: 400,
-      message: '"seed" must be an integer',
+      message: expect.stringContaining('"seed" must be an integer from 0 to 2^64 − 1'),
     });
   });
 
@@ -190,10 +190,11 @@ describe('HTTP API', () => {
   });
 
   it('rejects uploads that are empty, not gen5, or too large', async () => {
-    expect(await errorOf(await routes.import.POST(post(new Uint8Array(0))))).toMatchObject({ status: 400 });
-    const junk = await errorOf(await routes.import.POST(post(new TextEncoder().encode('GEN5 but not really'))));
+    const upload = (bytes: Uint8Array<ArrayBuffer>) => post(bytes, 'application/octet-stream');
+    expect(await errorOf(await routes.import.POST(upload(new Uint8Array(0))))).toMatchObject({ status: 400 });
+    const junk = await errorOf(await routes.import.POST(upload(new TextEncoder().encode('GEN5 but not really'))));
     expect(junk).toMatchObject({ status: 400, code: 'bad_gen5' });
-    const big = await errorOf(await routes.import.POST(post(new Uint8Array(33 * 1024 * 1024))));
+    const big = await errorOf(await routes.import.POST(upload(new Uint8Array(33 * 1024 * 1024))));
     expect(big).toMatchObject({ status: 413, code: 'too_large' });
   });
 

@@ -1,12 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { buildIsStale, runNextBuild } from '../../bin/next-build.mjs';
 
 /** Starts the production build on a free localhost port for the browser tests, building first if needed. */
 const root = resolve(import.meta.dirname, '../..');
-const nextBin = createRequire(import.meta.url).resolve('next/dist/bin/next');
 
 const ANOTHER_BUILD = 'Another next build process is already running';
 
@@ -46,9 +44,9 @@ export interface RunningServer {
 
 export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+  const child = spawn(process.execPath, [resolve(root, 'bin/serve.mjs')], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -61,7 +59,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`bin/serve.mjs exited with ${child.exitCode}:\n${output}`);
     try {
       if ((await fetch(`${url}/api/model`)).ok) break;
     } catch {

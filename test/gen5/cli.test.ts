@@ -54,7 +54,7 @@ describe('lob gen5 (spawned)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('ok   regeneration: the key regenerates the stored image bit for bit');
-    expect(r.stdout).toMatch(/all 10 checks passed/);
+    expect(r.stdout).toMatch(/all 11 checks passed/);
   });
 
   it('verify exits 1 with the list of failures', async () => {

@@ -11,6 +11,7 @@ describe('verifyGen5', () => {
     expect(report.ok).toBe(true);
     expect(report.checks.map((c) => c.name)).toEqual([
       'header',
+      'header fields',
       'file size',
       'META',
       'layout',

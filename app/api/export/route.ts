@@ -10,4 +10,7 @@ export const POST = route(async (request) => {
     headers: { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="lob.gen5"' },
   });
 });
-export const GET = methodNotAllowed('POST');
+// Every method but POST (Next answers HEAD and OPTIONS itself).
+const notAllowed = methodNotAllowed('POST');
+
+export { notAllowed as GET, notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE };

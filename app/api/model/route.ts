@@ -5,4 +5,7 @@ export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
 export const GET = route(async () => Response.json(await getLibrary().modelInfo()));
-export const POST = methodNotAllowed('GET');
+// Every method but GET (Next answers HEAD and OPTIONS itself).
+const notAllowed = methodNotAllowed('GET');
+
+export { notAllowed as POST, notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE };

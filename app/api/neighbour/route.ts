@@ -9,4 +9,7 @@ export const POST = route(async (request) => {
   const key = await getLibrary().neighbour(requireString(body, 'key'), optionalInteger(body, 'by') ?? 1, stride);
   return Response.json({ key });
 });
-export const GET = methodNotAllowed('POST');
+// Every method but POST (Next answers HEAD and OPTIONS itself).
+const notAllowed = methodNotAllowed('POST');
+
+export { notAllowed as GET, notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE };

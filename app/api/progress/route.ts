@@ -10,4 +10,7 @@ export const GET = route(async (request) => {
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new BadRequestError('"key" must be the SHA-256 of the key, in lowercase hex');
   return Response.json(getLibrary().progress(hash));
 });
-export const POST = methodNotAllowed('GET');
+// Every method but GET (Next answers HEAD and OPTIONS itself).
+const notAllowed = methodNotAllowed('GET');
+
+export { notAllowed as POST, notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE };

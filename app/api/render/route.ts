@@ -8,4 +8,7 @@ export const POST = route(async (request) => {
   const png = await getLibrary().render(key);
   return new Response(new Uint8Array(png), { headers: { 'content-type': 'image/png' } });
 });
-export const GET = methodNotAllowed('POST');
+// Every method but POST (Next answers HEAD and OPTIONS itself).
+const notAllowed = methodNotAllowed('POST');
+
+export { notAllowed as GET, notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE };

@@ -1,11 +1,14 @@
-import { methodNotAllowed, optionalInteger, readJsonObject, requireString, route } from '../../../lib/http.ts';
+import { methodNotAllowed, optionalSeed, readJsonObject, requireString, route } from '../../../lib/http.ts';
 import { getLibrary } from '../../../lib/library.ts';
 
 export const runtime = 'nodejs';
 
 export const POST = route(async (request) => {
   const body = await readJsonObject(request);
-  const key = await getLibrary().search(requireString(body, 'prompt'), optionalInteger(body, 'seed'));
+  const key = await getLibrary().search(requireString(body, 'prompt'), optionalSeed(body, 'seed'));
   return Response.json({ key });
 });
-export const GET = methodNotAllowed('POST');
+// Every method but POST (Next answers HEAD and OPTIONS itself).
+const notAllowed = methodNotAllowed('POST');
+
+export { notAllowed as GET, notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE };

@@ -1,7 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
+  DEFAULT_LIMITS,
   type DriftWarning,
   decodeGen5,
   type EnvComponent,
@@ -10,7 +11,6 @@ import {
   type Gen5File,
   type LatentInput,
   type ModelInfoInput,
-  type Pixels,
   PyFloat,
   type PyJson,
   parsePyJson,
@@ -19,10 +19,14 @@ import {
 import { castF32BytesToF16 } from '../../../gen5/latent.ts';
 import { currentEnvironment } from '../../environment.ts';
 import { decodeNpy, encodeNpy, NpyError } from '../../npy.ts';
+import { decodePngPixels } from '../../png-pixels.ts';
 import { ProvenanceError, readProvenance } from '../../provenance.ts';
 import { CliError } from '../errors.ts';
 
 // `lob gen5 inspect|verify|extract|pack`. Exit codes: 0 ok, 1 a bad file or failed check, 2 usage.
+
+// 255 bytes is the file-name limit of ext4, XFS, APFS and NTFS; `extract` writes NAME.npy.
+const MAX_LATENT_NAME = 255 - '.npy'.length;
 
 export function registerGen5Commands(program: Command): void {
   const gen5 = program.command('gen5').description('read, check and write .gen5 files (gen5 0.1.0 format)');
@@ -56,7 +60,7 @@ export function registerGen5Commands(program: Command): void {
         const report = await verifyGen5(bytes, {
           currentEnvironment: regen?.environment ?? (await currentEnvironment()),
           regenerate: regen?.regenerate,
-          decodePixels,
+          decodePixels: decodePngPixels,
         });
         const lines = report.checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
         for (const n of report.notes) lines.push(`note ${n}`);
@@ -88,9 +92,16 @@ export function registerGen5Commands(program: Command): void {
     .action(async (path: string, opts: { out: string }) => {
       const file = await decode(await readInput(path));
       for (const l of file.latents) {
-        // Names come from the file: never let one climb out of latents/.
+        // Names come from the file: never let one climb out of latents/, nor be longer than a file name may be.
         if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(l.name)) {
           throw new CliError(`latent name ${JSON.stringify(l.name)} is not a safe file name; nothing extracted`, 1);
+        }
+        if (l.name.length > MAX_LATENT_NAME) {
+          throw new CliError(
+            `latent name of ${l.name.length} characters is longer than ${MAX_LATENT_NAME}, which with ".npy" is the ` +
+              'longest file name most file systems allow; nothing extracted',
+            1,
+          );
         }
       }
       await mkdir(join(opts.out, 'latents'), { recursive: true });
@@ -162,10 +173,19 @@ export function registerGen5Commands(program: Command): void {
     );
 }
 
+/**
+ * Reads an input file whole, after checking its size: nothing the gen5 commands read may exceed the decoder's file
+ * limit (1 GiB), and a sparse 1.5 GB file must be refused by its size, not after being read into memory.
+ */
 async function readInput(path: string): Promise<Uint8Array> {
   try {
+    const { size } = await stat(path);
+    if (size > DEFAULT_LIMITS.maxFileBytes) {
+      throw new CliError(`${path} is ${size} bytes, above the limit of ${DEFAULT_LIMITS.maxFileBytes}`, 2);
+    }
     return new Uint8Array(await readFile(path));
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw new CliError(`cannot read ${path}: ${(err as Error).message}`, 1);
   }
 }
@@ -279,12 +299,6 @@ async function readLatent(spec: string): Promise<LatentInput> {
     `${path}: ${npy.dtype} latents are not part of gen5 (float16 or float32 only); save as float32`,
     1,
   );
-}
-
-async function decodePixels(png: Uint8Array): Promise<Pixels> {
-  const { default: sharp } = await import('sharp');
-  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data) };
 }
 
 interface Regenerator {

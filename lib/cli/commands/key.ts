@@ -21,7 +21,7 @@ import {
 import { decodeNpy, encodeNpy, NpyError } from '../../npy.ts';
 import { loadKeyRegistry } from '../../profiles.ts';
 import { CliError } from '../errors.ts';
-import { readKeyArg } from '../key-arg.ts';
+import { longestKey, readKeyArg } from '../key-arg.ts';
 
 // `lob key decode|encode|next|prev|distance|random`. Exit codes: 0 ok, 1 unreadable input, 2 usage or bad key.
 const EXIT_BAD_INPUT = 2;
@@ -54,7 +54,7 @@ async function guarded<T>(work: () => Promise<T> | T): Promise<T> {
 }
 
 async function parseArg(arg: string, registry: ProfileRegistry): Promise<ParsedKey> {
-  const text = await readKeyArg(arg);
+  const text = await readKeyArg(arg, longestKey(registry));
   return guarded(() => parseKey(text, registry));
 }
 

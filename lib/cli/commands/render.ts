@@ -8,8 +8,9 @@ import type { Model } from '../../../pipeline/model.ts';
 import { defaultModelDir } from '../../../pipeline/project-root.ts';
 import { type ExecutionProvider, parseExecutionProvider } from '../../../pipeline/providers.ts';
 import type { RenderResult } from '../../../pipeline/render.ts';
+import { loadKeyRegistry } from '../../profiles.ts';
 import { CliError } from '../errors.ts';
-import { readKeyArg } from '../key-arg.ts';
+import { longestKey, readKeyArg } from '../key-arg.ts';
 
 /**
  * `lob render`, `lob search`, `lob random`. Exit codes (docs/pipeline.md): 0 ok, 1 runtime failure,
@@ -114,7 +115,7 @@ export function registerRenderCommands(program: Command): void {
       .requiredOption('-o, --output <file>', 'PNG to write')
       .option('--gen5 <file>', 'also write a .gen5 provenance file'),
   ).action(async (keyArg: string, opts: ModelOpts & { output: string; gen5?: string }) => {
-    const key = await readKeyArg(keyArg);
+    const key = await readKeyArg(keyArg, longestKey(loadKeyRegistry().registry));
     await guarded(async () => {
       const model = await openModel(opts);
       const { renderKey } = await import('../../../pipeline/render.ts');

@@ -10,6 +10,8 @@ export interface GenerateInput {
   embedding: Float32Array;
   /** The key's latent [C×H×W], standard-normal scale; multiplied by the scheduler's init sigma. */
   latent: Float32Array;
+  /** Unconditional text states [T×D] (a negative prompt's); default the model's empty-prompt states. */
+  negative?: Float32Array;
   guidanceScale: number;
   /** Checked between UNet calls; returning true aborts with RenderCancelledError. */
   cancelled?: () => boolean;
@@ -42,6 +44,9 @@ export async function generate(model: Model, input: GenerateInput): Promise<Gene
   if (input.embedding.length !== tokens * hidden) {
     throw new RenderInputError(`embedding has ${input.embedding.length} values, the model needs ${tokens}×${hidden}`);
   }
+  const uncond = input.negative ?? model.uncond;
+  if (uncond.length !== tokens * hidden)
+    throw new RenderInputError(`negative embedding has ${uncond.length} values, the model needs ${tokens}×${hidden}`);
   // LCM re-noises between steps; its noise comes from the key's latent so nothing outside the key matters
   const noiseFor = (i: number) =>
     SeededRandom.fromHash(
@@ -67,7 +72,7 @@ export async function generate(model: Model, input: GenerateInput): Promise<Gene
       eps = await runUnet(model.unet.session, model.shapes, xIn, t, input.embedding, 1);
       unetCalls++;
     } else {
-      const out = await model.guided.run(xIn, t, model.uncond, input.embedding);
+      const out = await model.guided.run(xIn, t, uncond, input.embedding);
       unetCalls += out.calls;
       eps = mixGuidance(out.uncond, out.cond, g);
     }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import {
   type ArraySection,
+  arraySections,
   type DecodedKey,
   decodeKey,
   distance,
@@ -111,13 +112,13 @@ function describe(parsed: ParsedKey, decoded: DecodedKey): Record<string, unknow
     chars: parsed.text.length,
     bits: profile.bits,
     steps: decoded.steps,
-    sections: [profile.embedding, profile.latent].map((s) => ({
+    sections: arraySections(profile).map((s) => ({
       name: s.name,
       kind: s.kind,
       shape: s.shape,
       dtype: s.float16Exact ? 'float16' : 'float32',
       coding: codingSummary(s),
-      stats: stats(decoded[s.kind]),
+      stats: stats(decoded[s.kind] as Float32Array),
     })),
   };
 }
@@ -175,8 +176,8 @@ export function registerKeyCommands(program: Command): void {
       if (opts.npy !== undefined) {
         await mkdir(opts.npy, { recursive: true });
         const files: Record<string, string> = {};
-        for (const s of [decoded.profile.embedding, decoded.profile.latent]) {
-          const values = decoded[s.kind];
+        for (const s of arraySections(decoded.profile)) {
+          const values = decoded[s.kind] as Float32Array;
           const path = join(opts.npy, `${s.kind}.npy`);
           await writeFile(path, encodeNpy(s.float16Exact ? toFloat16Array(values) : values, s.shape));
           files[s.kind] = path;

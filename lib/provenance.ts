@@ -27,6 +27,8 @@ export interface ProvenanceInput {
   embedding: Float32Array;
   /** The unconditional branch's states [T, D] when the key carries a negative prompt; null/absent otherwise. */
   negativeEmbedding?: Float32Array | null;
+  /** Every step's latent ([steps+1, C, H, W] flattened) when the render kept them. */
+  stepLatents?: Float32Array;
   settings: {
     /** Session options (executionProvider, graphOptimizationLevel, threads, …): recorded as given. */
     session: { executionProvider?: string };
@@ -92,6 +94,7 @@ export function buildGen5Input(result: ProvenanceInput, options: ProvenanceOptio
     latent('final_latent', result.finalLatent, result.settings.latentShape),
     latent('embedding', result.embedding, [1, 1, t, d]),
     ...(result.negativeEmbedding ? [latent('negative_embedding', result.negativeEmbedding, [1, 1, t, d])] : []),
+    ...(result.stepLatents ? [stepLatents(result.stepLatents, result.settings.latentShape)] : []),
   ];
   const executionProvider = result.settings.session.executionProvider ?? 'cpu';
   const precision = result.settings.precision ?? 'float32';
@@ -151,6 +154,13 @@ function latent(name: string, values: Float32Array, shape: number[]) {
   }
   const data = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
   return { name, dtype: 'float32' as const, shape: [...shape], data };
+}
+
+/** Every step's latent as one LATN of shape [steps+1, C, H, W]. */
+function stepLatents(values: Float32Array, latentShape: number[]) {
+  const [, ...chw] = latentShape;
+  const perStep = chw.reduce((a, b) => a * b, 1);
+  return latent('step_latents', values, [values.length / perStep, ...chw]);
 }
 
 function sortedFiles(files: Record<string, string>): Record<string, string> {

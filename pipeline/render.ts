@@ -30,6 +30,8 @@ export interface RenderResult {
   scheduler: string;
   initialNoise: Float32Array;
   finalLatent: Float32Array;
+  /** With `keepSteps`: the initial latent and each step's, [steps+1, C, H, W] flattened. */
+  stepLatents?: Float32Array;
   embedding: Float32Array;
   /** The unconditional branch's states when the key carries a negative prompt; null for the empty prompt's. */
   negativeEmbedding: Float32Array | null;
@@ -45,6 +47,8 @@ export interface RenderOptions {
   prompt?: string;
   /** The negative prompt the key's unconditional states came from, when known (PNG parameters text too). */
   negativePrompt?: string;
+  /** Also return every step's latent (research batches' --save-steps). */
+  keepSteps?: boolean;
   cancelled?: () => boolean;
   onStep?: (done: number, total: number) => void;
 }
@@ -59,6 +63,7 @@ export async function renderKey(model: Model, keyText: string, options: RenderOp
     latent: decoded.latent,
     negative: decoded.negative,
     guidanceScale: guidance,
+    keepSteps: options.keepSteps,
     cancelled: options.cancelled,
     onStep: options.onStep,
   });
@@ -87,6 +92,7 @@ export async function renderKey(model: Model, keyText: string, options: RenderOp
     scheduler: out.scheduler,
     initialNoise: out.initialNoise,
     finalLatent: out.finalLatent,
+    ...(out.stepLatents && { stepLatents: out.stepLatents }),
     embedding: decoded.embedding,
     negativeEmbedding: decoded.negative ?? null,
     settings: {

@@ -119,10 +119,15 @@ export class Renderer {
 
   render(
     key: string,
-    options: TaskOptions & { prompt?: string; negativePrompt?: string; guidanceScale?: number } = {},
+    options: TaskOptions & {
+      prompt?: string;
+      negativePrompt?: string;
+      guidanceScale?: number;
+      keepSteps?: boolean;
+    } = {},
   ): Promise<RenderResult> {
-    const { prompt, negativePrompt, guidanceScale } = options;
-    return this.submit({ kind: 'render', key, prompt, negativePrompt, guidanceScale }, options).then((r) => {
+    const { prompt, negativePrompt, guidanceScale, keepSteps } = options;
+    return this.submit({ kind: 'render', key, prompt, negativePrompt, guidanceScale, keepSteps }, options).then((r) => {
       const res = r as RenderResult;
       // structured clone turns the Buffer into a plain Uint8Array
       res.png = Buffer.from(res.png.buffer, res.png.byteOffset, res.png.byteLength);
@@ -132,15 +137,20 @@ export class Renderer {
 
   search(
     prompt: string,
-    options: TaskOptions & { seed?: bigint | number; bestOf?: number; negative?: string } = {},
+    options: TaskOptions & { seed?: bigint | number; bestOf?: number; negative?: string; steps?: number } = {},
   ): Promise<SearchResult> {
     const seed = options.seed === undefined ? undefined : BigInt(options.seed).toString();
-    const { bestOf, negative } = options;
-    return this.submit({ kind: 'search', prompt, seed, bestOf, negative }, options) as Promise<SearchResult>;
+    const { bestOf, negative, steps } = options;
+    return this.submit({ kind: 'search', prompt, seed, bestOf, negative, steps }, options) as Promise<SearchResult>;
   }
 
   async embedPrompt(prompt: string, options: TaskOptions = {}): Promise<Float32Array> {
     return ((await this.submit({ kind: 'embed', prompt }, options)) as { hidden: Float32Array }).hidden;
+  }
+
+  /** Worker threads in the pool. */
+  get workers(): number {
+    return this.slots.length;
   }
 
   /** Tasks waiting for a worker / being worked on. */

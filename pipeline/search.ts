@@ -14,6 +14,8 @@ export interface SearchOptions {
   /** A negative prompt: its text states go into the key (the model profile's negative variant) as guidance's
    * unconditional branch. Empty or omitted: the model's default, the empty prompt, and a key of the base profile. */
   negative?: string;
+  /** Step count of the key (one the profile stores); default the model's (defaultSteps). */
+  steps?: number;
   cancelled?: () => boolean;
 }
 
@@ -62,7 +64,12 @@ export async function searchKey(model: Model, prompt: string, options: SearchOpt
   const rng = new SeededRandom(seed);
   const text = await encodeText(model, prompt);
   const negative = options.negative ? (await encodeText(model, options.negative)).hidden : undefined;
-  const steps = defaultSteps(model);
+  const steps = options.steps ?? defaultSteps(model);
+  if (!model.profile.steps.values.includes(steps)) {
+    throw new RenderInputError(
+      `steps ${steps} is not one the keyspace stores (${model.profile.steps.values.join(', ')})`,
+    );
+  }
   const [c, h, w] = model.shapes.latent;
   const candidates: SearchCandidate[] = [];
   for (let i = 0; i < bestOf; i++) {

@@ -45,6 +45,7 @@ async function run(model: Model, msg: TaskMessage): Promise<TaskResult> {
     return renderKey(model, t.key, {
       prompt: t.prompt,
       negativePrompt: t.negativePrompt,
+      keepSteps: t.keepSteps,
       guidanceScale: t.guidanceScale,
       cancelled,
       onStep: (done, total) => post({ type: 'progress', id: msg.id, done, total }),
@@ -55,6 +56,7 @@ async function run(model: Model, msg: TaskMessage): Promise<TaskResult> {
       seed: t.seed === undefined ? undefined : BigInt(t.seed),
       bestOf: t.bestOf,
       negative: t.negative,
+      steps: t.steps,
       cancelled,
     });
   return encodeText(model, t.prompt);

@@ -33,7 +33,12 @@ function manifestText(): string {
 
 async function collect(out: string, extra: Partial<Parameters<typeof runBatch>[1]> = {}): Promise<BatchResult[]> {
   const results: BatchResult[] = [];
-  for await (const r of runBatch(parseManifest(manifestText(), 'jsonl'), { out, renderer: pool, baseDir: tmp, ...extra }))
+  for await (const r of runBatch(parseManifest(manifestText(), 'jsonl'), {
+    out,
+    renderer: pool,
+    baseDir: tmp,
+    ...extra,
+  }))
     results.push(r);
   return results;
 }
@@ -47,9 +52,7 @@ function snapshot(dir: string): Record<string, string> {
     const rel = path.slice(dir.length + 1);
     const bytes = readFileSync(path);
     files[rel] =
-      rel === 'manifest.jsonl'
-        ? bytes.toString('utf8').replace(/"seconds":[0-9.e-]+,/g, '')
-        : bytes.toString('base64');
+      rel === 'manifest.jsonl' ? bytes.toString('utf8').replace(/"seconds":[0-9.e-]+,/g, '') : bytes.toString('base64');
   }
   return files;
 }
@@ -162,7 +165,8 @@ describe('runBatch (the async iterator behind lob batch)', () => {
   it("with saveSteps keeps every step's latent, [steps+1, C, H, W], the last one the final latent", async () => {
     const dir = join(tmp, 'steps');
     const rows = parseManifest(JSON.stringify({ key, name: 'k' }), 'jsonl');
-    for await (const r of runBatch(rows, { out: dir, renderer: pool, saveSteps: true })) expect(r.entry.status).toBe('ok');
+    for await (const r of runBatch(rows, { out: dir, renderer: pool, saveSteps: true }))
+      expect(r.entry.status).toBe('ok');
     const npy = decodeNpy(readFileSync(join(dir, 'hidden', 'k.npy')));
     const rendered = await renderKey(model, key);
     const steps = rendered.settings.timesteps.length;

@@ -14,7 +14,10 @@ writeFileSync(
   `${JSON.stringify({ prompt: 'a red heart', seeds: 8 })}\n${JSON.stringify({ prompt: 'a cat', mood: 'happy' })}\n`,
 );
 
-function lob(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+function lob(args: string[]): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+} {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'lob.mjs'), ...args], { cwd: ROOT });
   let stdout = '';
   let stderr = '';

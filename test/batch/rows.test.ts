@@ -20,11 +20,15 @@ describe('batch manifest rows', () => {
   });
 
   it('expands seeds per prompt into consecutive seeds, and applies the global settings rows do not set', () => {
-    const rows = parseManifest(jsonl({ prompt: 'a cat', seeds: 3, seed: '18446744073709551615' }, { prompt: 'b' }), 'jsonl', {
-      negative: 'blue',
-      steps: 12,
-      seed: 5n,
-    });
+    const rows = parseManifest(
+      jsonl({ prompt: 'a cat', seeds: 3, seed: '18446744073709551615' }, { prompt: 'b' }),
+      'jsonl',
+      {
+        negative: 'blue',
+        steps: 12,
+        seed: 5n,
+      },
+    );
     expect(rows.map((r) => r.name)).toEqual(['000001-0', '000001-1', '000001-2', '000002']);
     // 64-bit seeds wrap like the search's own seeds
     expect(rows.map((r) => (r.source as { seed: bigint }).seed)).toEqual([2n ** 64n - 1n, 0n, 1n, 5n]);

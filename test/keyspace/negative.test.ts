@@ -19,7 +19,9 @@ import {
 import { deriveSdProfile } from '../../pipeline/profile.ts';
 import { SMALL_JSON, small } from './helpers.ts';
 
-const emojiJson = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'models', 'emoji', 'keyspace.json'), 'utf8'));
+const emojiJson = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', '..', 'models', 'emoji', 'keyspace.json'), 'utf8'),
+);
 
 describe('negative-prompt profile variant', () => {
   it("is derived from the model's own profile: <id>-neg, same version, one negative section shaped like the embedding", () => {
@@ -66,11 +68,14 @@ describe('negative-prompt profile variant', () => {
 
   it('exists for derived SD profiles but not for the bare sd-lob keys', () => {
     const sd = loadProfile(
-      deriveSdProfile({ lob: undefined } as never, {
-        tokens: 77,
-        hidden: 768,
-        latent: [4, 64, 64],
-      } as never),
+      deriveSdProfile(
+        { lob: undefined } as never,
+        {
+          tokens: 77,
+          hidden: 768,
+          latent: [4, 64, 64],
+        } as never,
+      ),
     );
     expect(negativeVariant(sd)?.prefix).toBe('sd768-64x64-neg-1.');
     expect(negativeVariant(sdLobProfile())).toBeNull();

@@ -33,7 +33,7 @@ export function SearchForm({ onSearch }: { onSearch: (prompt: string, avoid: str
         />
         <button type="submit">Search</button>
       </div>
-      <div className="row">
+      <div className="row avoid">
         <label htmlFor="avoid">avoid:</label>
         <input
           id="avoid"

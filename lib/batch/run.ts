@@ -28,7 +28,7 @@ export interface BatchOptions {
   signal?: AbortSignal;
   /** Folder that relative `image` paths are read from (the MANIFEST's). */
   baseDir?: string;
-  /** Rows worked on at once (default: twice the pool's workers). */
+  /** Rows worked on at once (default: twice the pool's workers, or fewer when its queue is shorter). */
   window?: number;
   /** How often the manifest is rewritten while the batch runs (default 5 s), so a crash loses little. */
   checkpointMs?: number;
@@ -91,7 +91,9 @@ class BatchRun {
     const { out, signal } = this.options;
     this.previous = await readManifest(out);
     await writeWhole(out, 'README.txt', README_TEXT);
-    const window = this.options.window ?? 2 * this.renderer.workers;
+    // twice the workers keeps each busy between rows, within what the pool's queue accepts
+    const { workers, maxQueue } = this.renderer;
+    const window = this.options.window ?? workers + Math.min(workers, maxQueue);
     const pending = new Map<number, Promise<BatchResult | null>>();
     let next = 0;
     try {

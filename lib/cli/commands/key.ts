@@ -198,12 +198,15 @@ export function registerKeyCommands(program: Command): void {
     .requiredOption('--steps <n>', 'step count', stepsArg)
     .requiredOption('--embedding <file>', 'embedding .npy (float16/32/64)')
     .requiredOption('--latent <file>', 'latent .npy (float16/32/64)')
-    .action(async (opts: { profile: string; steps: number; embedding: string; latent: string }) => {
+    .option('--negative <file>', 'negative-prompt states .npy, for a -neg profile (e.g. emoji-neg)')
+    .action(async (opts: { profile: string; steps: number; embedding: string; latent: string; negative?: string }) => {
       const { registry } = loadKeyRegistry();
       const profile = pickProfile(registry, opts.profile, undefined);
       const embedding = await readArray(opts.embedding, profile.embedding);
       const latent = await readArray(opts.latent, profile.latent);
-      const text = await guarded(() => encodeKey(profile, { steps: opts.steps, embedding, latent }));
+      const negative =
+        opts.negative === undefined ? undefined : await readArray(opts.negative, profile.negative ?? profile.embedding);
+      const text = await guarded(() => encodeKey(profile, { steps: opts.steps, embedding, latent, negative }));
       process.stdout.write(`${text}\n`);
     });
 

@@ -3,6 +3,7 @@ import { Minifloat } from './minifloat.ts';
 import type { ArraySection, Profile } from './profile.ts';
 import {
   checkedArray,
+  checkedNegative,
   encodeSection,
   fillConstants,
   type KeyInput,
@@ -169,12 +170,17 @@ export function encodeBare(profile: Profile, input: KeyInput): string {
   const length = profile.bits / 8;
   if (scratchBytes.length < length) scratchBytes = new Uint8Array(length);
   const writer = new BitWriter(scratchBytes);
+  const negative = checkedNegative(profile, input);
   for (const section of profile.sections) {
     if (section.kind === 'steps') {
       writer.write(stepsCode(section, input.steps), section.bits);
     } else {
       if (scratchCodes.length < section.stored.length) scratchCodes = new Uint32Array(section.stored.length);
-      const codes = encodeSection(section, checkedArray(section, input[section.kind]), scratchCodes);
+      const codes = encodeSection(
+        section,
+        section.kind === 'negative' ? (negative as Float32Array) : checkedArray(section, input[section.kind]),
+        scratchCodes,
+      );
       const count = section.stored.length;
       const wide = section.widened.count;
       for (let i = 0; i < wide; i++) writer.write(codes[i], widthOf(section, i));

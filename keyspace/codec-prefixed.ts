@@ -3,6 +3,7 @@ import { applyTies, bitOffset, prefixedLayout } from './layout.ts';
 import type { ArraySection, Profile } from './profile.ts';
 import {
   checkedArray,
+  checkedNegative,
   decodeSection,
   encodeSection,
   type KeyInput,
@@ -72,11 +73,14 @@ export function decodePrefixed(profile: Profile, payload: string): KeyValues {
   const bits = payloadToBits(payload);
   let stepCode = 0;
   for (let b = 0; b < positions.steps.length; b++) stepCode |= bits[positions.steps[b]] << b;
-  return {
+  const values: KeyValues = {
     steps: profile.steps.values[stepCode],
     embedding: decodeSection(profile.embedding, gather(profile.embedding, positions.embedding, ties.embedding, bits)),
     latent: decodeSection(profile.latent, gather(profile.latent, positions.latent, ties.latent, bits)),
   };
+  const { negative } = profile;
+  if (negative) values.negative = decodeSection(negative, gather(negative, positions.negative, ties.negative, bits));
+  return values;
 }
 
 export function encodePrefixed(profile: Profile, input: KeyInput): string {
@@ -84,9 +88,14 @@ export function encodePrefixed(profile: Profile, input: KeyInput): string {
   const stepCode = stepsCode(profile.steps, input.steps);
   const embedding = encodeSection(profile.embedding, checkedArray(profile.embedding, input.embedding));
   const latent = encodeSection(profile.latent, checkedArray(profile.latent, input.latent));
+  const negativeValues = checkedNegative(profile, input);
   const bits = new Uint8Array(profile.bits);
   for (let b = 0; b < positions.steps.length; b++) bits[positions.steps[b]] = (stepCode >>> b) & 1;
   scatter(profile.embedding, positions.embedding, ties.embedding, embedding, bits);
   scatter(profile.latent, positions.latent, ties.latent, latent, bits);
+  if (profile.negative && negativeValues) {
+    const codes = encodeSection(profile.negative, negativeValues);
+    scatter(profile.negative, positions.negative, ties.negative, codes, bits);
+  }
   return profile.prefix + bitsToPayload(bits);
 }

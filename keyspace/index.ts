@@ -10,7 +10,9 @@ export { normalQuantile } from './normal.ts';
 export { availableStrides, distance, nextKey, offsetKey, prevKey } from './order.ts';
 export { type ParsedKey, parseKey } from './parse.ts';
 export {
+  type ArrayKind,
   type ArraySection,
+  arraySections,
   type CodingSpec,
   loadProfile,
   PROFILE_FORMAT,
@@ -24,3 +26,4 @@ export { QuantileCoding, type QuantileSpec } from './quantile.ts';
 export { randomKey } from './random.ts';
 export { createProfileRegistry, type ProfileRegistry, sdLobProfile } from './registry.ts';
 export type { DecodedKey, KeyInput, KeyValues } from './values.ts';
+export { NEGATIVE_SUFFIX, negativeVariant, negativeVariantJson, withVariant } from './variant.ts';

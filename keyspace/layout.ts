@@ -21,6 +21,7 @@ export type Stride = (typeof STRIDES)[number];
  *   page  region: the latent leads' lower bit planes (plane 1 = second most significant, then plane 2 …)
  *   book  region: the latent leads' top plane, then the latent members' planes (top first)
  *   shelf region: the embedding leads' lower planes, their top plane, then the members' planes (top first)
+ *                 and then, in a negative-prompt variant, the same for the negative section
  *   wall  region: the step code, least significant bit first
  * So next (+1 page) moves one latent tile by a quarter of the distribution in every value (plane 1), book moves a
  * tile by half (its top plane), shelf moves one token's whole state by a quarter, wall changes the step count; the
@@ -31,9 +32,9 @@ export type Stride = (typeof STRIDES)[number];
  */
 export interface PrefixedLayout {
   /** For each section, the index position of each stored value's code bit: positions[offset(i) + bit]. */
-  readonly positions: { steps: Int32Array; embedding: Int32Array; latent: Int32Array };
+  readonly positions: { steps: Int32Array; embedding: Int32Array; latent: Int32Array; negative: Int32Array };
   /** For each array section and stored ordinal: the ordinal of its group's lead, or -1 (a lead or a singleton). */
-  readonly ties: { embedding: Int32Array; latent: Int32Array };
+  readonly ties: { embedding: Int32Array; latent: Int32Array; negative: Int32Array };
   /** Index bit position where each stride's region starts (absent when the region is empty). */
   readonly strides: Partial<Record<Stride, number>>;
 }
@@ -81,7 +82,7 @@ function centreFlat(section: ArraySection): number {
   const shape = section.shape;
   const w = shape[shape.length - 1];
   const h = shape.length > 1 ? shape[shape.length - 2] : 1;
-  if (section.kind === 'embedding') return Math.min(1, h - 1) * w + (w >> 1);
+  if (section.kind !== 'latent') return Math.min(1, h - 1) * w + (w >> 1);
   return shape.length > 1 ? (h >> 1) * w + (w >> 1) : w >> 1;
 }
 
@@ -113,7 +114,7 @@ export function latentTile(section: ArraySection): number {
 function groupOfFlat(section: ArraySection): (flat: number) => number {
   const s = section.shape;
   const w = s[s.length - 1];
-  if (section.kind === 'embedding') return (flat) => Math.floor(flat / w);
+  if (section.kind !== 'latent') return (flat) => Math.floor(flat / w);
   const h = s.length > 1 ? s[s.length - 2] : 1;
   const g = latentTile(section);
   const tilesX = Math.ceil(w / g);
@@ -174,14 +175,16 @@ export function groupsOf(section: ArraySection): Groups {
 }
 
 function buildLayout(profile: Profile): PrefixedLayout {
-  const { latent, embedding, steps } = profile;
+  const { latent, embedding, steps, negative } = profile;
   const positions = {
     steps: new Int32Array(steps.bits),
     embedding: new Int32Array(bitOffset(embedding, embedding.stored.length)),
     latent: new Int32Array(bitOffset(latent, latent.stored.length)),
+    negative: new Int32Array(negative ? bitOffset(negative, negative.stored.length) : 0),
   };
   const lat = groupsOf(latent);
   const emb = groupsOf(embedding);
+  const neg = negative ? groupsOf(negative) : null;
   const strides: Partial<Record<Stride, number>> = { page: 0 };
   let next = 0;
   /** Gives the next index bits to plane `plane` (0 = most significant) of each listed value that has it. */
@@ -204,7 +207,12 @@ function buildLayout(profile: Profile): PrefixedLayout {
   });
   if (embedding.stored.length > 0) strides.shelf = next;
   region(embedding, positions.embedding, emb);
+  if (negative && neg) {
+    if (strides.shelf === undefined && negative.stored.length > 0) strides.shelf = next;
+    region(negative, positions.negative, neg);
+  }
   if (steps.bits > 0) strides.wall = next;
   for (let b = 0; b < steps.bits; b++) positions.steps[b] = next++;
-  return { positions, ties: { embedding: emb.ties, latent: lat.ties }, strides };
+  const ties = { embedding: emb.ties, latent: lat.ties, negative: neg?.ties ?? new Int32Array(0) };
+  return { positions, ties, strides };
 }

@@ -7,11 +7,13 @@ import { QuantileCoding, type QuantileSpec } from './quantile.ts';
 export const PROFILE_FORMAT = 'lob-keyspace-profile/1';
 
 export type CodingSpec = MinifloatSpec | QuantileSpec;
-export type SectionKind = 'steps' | 'embedding' | 'latent';
+/** 'negative': optional text states for guidance's unconditional branch (a negative prompt), shaped like 'embedding'. */
+export type SectionKind = 'steps' | 'embedding' | 'latent' | 'negative';
+export type ArrayKind = Exclude<SectionKind, 'steps'>;
 
 export type SectionJson =
   | { name: string; kind: 'steps'; values: number[] }
-  | { name: string; kind: 'embedding' | 'latent'; shape: number[]; coding: CodingSpec };
+  | { name: string; kind: ArrayKind; shape: number[]; coding: CodingSpec };
 
 /** The profile JSON of docs/contracts.md. `text` is optional and defaults to 'prefixed'. */
 export interface ProfileJson {
@@ -46,7 +48,7 @@ export interface StepsSection {
 
 export interface ArraySection {
   readonly name: string;
-  readonly kind: 'embedding' | 'latent';
+  readonly kind: ArrayKind;
   readonly shape: readonly number[];
   /** Number of values including constants. */
   readonly size: number;
@@ -72,6 +74,8 @@ export interface Profile {
   readonly steps: StepsSection;
   readonly embedding: ArraySection;
   readonly latent: ArraySection;
+  /** The negative prompt's text states, in a negative-prompt variant (keyspace/variant.ts); null otherwise. */
+  readonly negative: ArraySection | null;
   /** Payload bits and characters (6 bits each; the prefix is not counted). */
   readonly bits: number;
   readonly chars: number;
@@ -201,9 +205,9 @@ export function loadProfile(raw: unknown): Profile {
     need(typeof s.name === 'string' && s.name.length > 0, `${path}/name`, 'must be a non-empty string');
     need(!sectionsJson.some((o) => o.name === s.name), `${path}/name`, `duplicate section name "${s.name}"`);
     need(
-      s.kind === 'steps' || s.kind === 'embedding' || s.kind === 'latent',
+      s.kind === 'steps' || s.kind === 'embedding' || s.kind === 'latent' || s.kind === 'negative',
       `${path}/kind`,
-      "must be 'steps', 'embedding' or 'latent'",
+      "must be 'steps', 'embedding', 'latent' or 'negative'",
     );
     need(!byKind.has(s.kind), `${path}/kind`, `a second ${s.kind} section`);
     byKind.set(s.kind, i);
@@ -235,6 +239,16 @@ export function loadProfile(raw: unknown): Profile {
   });
   for (const kind of ['steps', 'embedding', 'latent'] as const)
     need(byKind.has(kind), '/sections', `needs a ${kind} section`);
+  const negativeAt = byKind.get('negative');
+  if (negativeAt !== undefined) {
+    const neg = sectionsJson[negativeAt] as Extract<SectionJson, { shape: number[] }>;
+    const emb = sectionsJson[byKind.get('embedding') as number] as Extract<SectionJson, { shape: number[] }>;
+    need(
+      neg.shape.join() === emb.shape.join(),
+      `/sections/${negativeAt}/shape`,
+      `a negative section must have the embedding's shape [${emb.shape.join(', ')}]`,
+    );
+  }
 
   const constantsBySection = new Map<string, Map<number, number>>();
   constantsRaw.forEach((c: unknown, i: number) => {
@@ -259,7 +273,8 @@ export function loadProfile(raw: unknown): Profile {
   const steps = sections[byKind.get('steps') as number] as StepsSection;
   let embedding = sections[byKind.get('embedding') as number] as ArraySection;
   let latent = sections[byKind.get('latent') as number] as ArraySection;
-  const baseBits = steps.bits + sectionBits(embedding) + sectionBits(latent);
+  const negative = negativeAt === undefined ? null : (sections[negativeAt] as ArraySection);
+  const baseBits = steps.bits + sectionBits(embedding) + sectionBits(latent) + (negative ? sectionBits(negative) : 0);
   let bits = baseBits;
   if (text === 'bare-base64') {
     need(baseBits % 24 === 0, '/sections', `a bare-base64 profile needs a multiple of 24 bits, got ${baseBits}`);
@@ -288,6 +303,7 @@ export function loadProfile(raw: unknown): Profile {
     }
   }
   const finalSections = sections.map((s) => (s.kind === 'latent' ? latent : s.kind === 'embedding' ? embedding : s));
+  // the widening above never targets the negative section, so it is final as built
   const json = raw as unknown as ProfileJson;
   return {
     id: json.id,
@@ -299,6 +315,7 @@ export function loadProfile(raw: unknown): Profile {
     steps,
     embedding,
     latent,
+    negative,
     bits,
     chars: bits / 6,
     prefix: text === 'bare-base64' ? '' : `${json.id}-${json.version}.`,
@@ -320,6 +337,11 @@ function checkEditions(raw: unknown, version: number): EditionJson[] {
     need(typeof e.tag === 'string' && /^[A-Za-z0-9._-]+$/.test(e.tag), `${path}/tag`, 'must be a git tag name');
     return { version: e.version, model: e.model, tag: e.tag };
   });
+}
+
+/** The profile's array sections: embedding, latent, and the negative section when it has one. */
+export function arraySections(profile: Profile): ArraySection[] {
+  return profile.negative ? [profile.embedding, profile.latent, profile.negative] : [profile.embedding, profile.latent];
 }
 
 function specOf(sections: SectionJson[], s: ArraySection): CodingSpec {

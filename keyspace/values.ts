@@ -7,6 +7,8 @@ export interface KeyValues {
   steps: number;
   embedding: Float32Array;
   latent: Float32Array;
+  /** The negative prompt's text states: present exactly when the profile has a negative section. */
+  negative?: Float32Array;
 }
 
 export interface DecodedKey extends KeyValues {
@@ -18,6 +20,20 @@ export interface KeyInput {
   steps: number;
   embedding: ArrayLike<number>;
   latent: ArrayLike<number>;
+  /** Required by a profile with a negative section, refused by one without. */
+  negative?: ArrayLike<number>;
+}
+
+/** The input's negative states, checked against the profile: a key either carries them or not, never silently. */
+export function checkedNegative(profile: Profile, input: KeyInput): Float32Array | null {
+  if (profile.negative === null) {
+    if (input.negative !== undefined)
+      throw new KeyError('shape', -1, `profile ${profile.id}-${profile.version} has no negative section`);
+    return null;
+  }
+  if (input.negative === undefined)
+    throw new KeyError('shape', -1, `profile ${profile.id}-${profile.version} needs negative prompt states`);
+  return checkedArray(profile.negative, input.negative);
 }
 
 export function stepsCode(section: StepsSection, steps: number): number {

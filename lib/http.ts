@@ -194,6 +194,13 @@ export function requireString(body: Record<string, unknown>, field: string): str
   return value;
 }
 
+export function optionalString(body: Record<string, unknown>, field: string): string | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new BadRequestError(`"${field}" must be a string`);
+  return value;
+}
+
 export function optionalInteger(body: Record<string, unknown>, field: string): number | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;

@@ -14,6 +14,7 @@ import {
   randomKey,
   STRIDES,
   type Stride,
+  withVariant,
 } from '../keyspace/index.ts';
 import { defaultModelDir, loadModel, projectRoot, Renderer, type RenderResult } from '../pipeline/index.ts';
 import { readModelFolder } from '../pipeline/model-folder.ts';
@@ -95,7 +96,7 @@ async function loadKeyProfile(modelDir: string): Promise<Profile> {
 export class Library {
   private cachePromise: Promise<RenderCache> | null = null;
   private rendererPromise: Promise<Renderer> | null = null;
-  private keysPromise: Promise<{ profile: Profile; registry: ProfileRegistry }> | null = null;
+  private keysPromise: Promise<{ profiles: Profile[]; registry: ProfileRegistry }> | null = null;
   // Concurrent requests for one key share a single render (by the key's SHA-256).
   private readonly rendering = new Map<string, Promise<Buffer>>();
   // Denoising steps done so far, by the SHA-256 of the key, for renders under way (the page shows them).
@@ -141,10 +142,14 @@ export class Library {
     return this.rendererPromise;
   }
 
-  private keys(): Promise<{ profile: Profile; registry: ProfileRegistry }> {
+  /** The model's profile and its negative-prompt variant (first the profile itself), and a registry of them. */
+  private keys(): Promise<{ profiles: Profile[]; registry: ProfileRegistry }> {
     if (!this.keysPromise) {
       const loaded = loadKeyProfile(this.options.modelDir).then(
-        (profile) => ({ profile, registry: createProfileRegistry([profile]) }),
+        (profile) => {
+          const profiles = withVariant(profile);
+          return { profiles, registry: createProfileRegistry(profiles) };
+        },
         (err: unknown) => {
           throw withModelRelativePaths(err, this.options.modelDir);
         },
@@ -158,7 +163,8 @@ export class Library {
   }
 
   async modelInfo(): Promise<ModelInfo> {
-    const [renderer, { profile }] = await Promise.all([this.renderer(), this.keys()]);
+    const [renderer, { profiles }] = await Promise.all([this.renderer(), this.keys()]);
+    const profile = profiles[0];
     const info = renderer.model;
     return {
       name: info.name,
@@ -172,17 +178,17 @@ export class Library {
   }
 
   async random(): Promise<string> {
-    return randomKey((await this.keys()).profile);
+    return randomKey((await this.keys()).profiles[0]);
   }
 
-  /** Prompt → key: a fresh seed each time unless one is given, so "search again" just asks once more. */
-  async search(prompt: string, seed?: bigint): Promise<string> {
-    const text = prompt.trim();
-    if (!text) throw new BadRequestError('the prompt is empty');
-    if (text.length > MAX_PROMPT_CHARS) {
-      throw new BadRequestError(`the prompt has ${text.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
-    }
-    return (await (await this.renderer()).search(text, { seed })).key;
+  /**
+   * Prompt → key: a fresh seed each time unless one is given, so "search again" just asks once more. A negative
+   * prompt ("avoid: …") goes into the key as guidance's unconditional branch.
+   */
+  async search(prompt: string, seed?: bigint, negative?: string): Promise<string> {
+    const text = checkedPrompt(prompt, 'prompt');
+    const avoid = negative === undefined || negative.trim() === '' ? undefined : checkedPrompt(negative, 'avoid text');
+    return (await (await this.renderer()).search(text, { seed, negative: avoid })).key;
   }
 
   async neighbour(key: string, by: number, stride = 'page'): Promise<string> {
@@ -234,10 +240,14 @@ export class Library {
 
   /** Checks a key against the loaded model's profile (a KeyError names the bad character). */
   private async parse(key: string): Promise<ParsedKey> {
-    const { profile, registry } = await this.keys();
+    const { profiles, registry } = await this.keys();
     const parsed = parseKey(key, registry);
-    if (parsed.profile !== profile) {
-      throw new KeyError('profile', 0, `key is for profile ${parsed.profile.id}, this library shelves ${profile.id}`);
+    if (!profiles.includes(parsed.profile)) {
+      throw new KeyError(
+        'profile',
+        0,
+        `key is for profile ${parsed.profile.id}, this library shelves ${profiles.map((p) => p.id).join(' and ')}`,
+      );
     }
     return parsed;
   }
@@ -261,6 +271,15 @@ export class Library {
     if (steps) return { state: 'rendering', ...steps };
     return { state: this.rendering.has(hash) ? 'queued' : 'idle', done: 0, total: 0 };
   }
+}
+
+function checkedPrompt(prompt: string, what: string): string {
+  const text = prompt.trim();
+  if (!text) throw new BadRequestError(`the ${what} is empty`);
+  if (text.length > MAX_PROMPT_CHARS) {
+    throw new BadRequestError(`the ${what} has ${text.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
+  }
+  return text;
 }
 
 const GLOBAL = Symbol.for('lob.library');

@@ -1,6 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { createProfileRegistry, loadProfile, type Profile, type ProfileRegistry } from '../keyspace/index.ts';
+import {
+  createProfileRegistry,
+  loadProfile,
+  type Profile,
+  type ProfileRegistry,
+  withVariant,
+} from '../keyspace/index.ts';
 import { defaultModelDir } from '../pipeline/project-root.ts';
 
 /** Loads and validates one keyspace profile file; errors name the file. */
@@ -26,7 +32,7 @@ export function loadKeyRegistry(): { registry: ProfileRegistry; defaultProfile: 
   const profiles: Profile[] = [];
   const modelProfile = join(defaultModelDir(), 'keyspace.json');
   const model = existsSync(modelProfile) ? loadProfileFile(modelProfile) : undefined;
-  if (model) profiles.push(model);
+  if (model) profiles.push(...withVariant(model));
   for (const path of (process.env.LOB_PROFILES ?? '').split(delimiter).filter((p) => p.length > 0)) {
     profiles.push(loadProfileFile(path));
   }

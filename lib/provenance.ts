@@ -25,6 +25,10 @@ export interface ProvenanceInput {
   finalLatent: Float32Array;
   /** The text embedding [T, D]. */
   embedding: Float32Array;
+  /** The unconditional branch's states [T, D] when the key carries a negative prompt; null/absent otherwise. */
+  negativeEmbedding?: Float32Array | null;
+  /** Every step's latent ([steps+1, C, H, W] flattened) when the render kept them. */
+  stepLatents?: Float32Array;
   settings: {
     /** Session options (executionProvider, graphOptimizationLevel, threads, …): recorded as given. */
     session: { executionProvider?: string };
@@ -47,6 +51,8 @@ export interface Provenance {
     steps: number;
     guidance: number;
     precision: string;
+    /** Guidance's unconditional branch: the empty prompt, or the negative prompt states the key carries. */
+    unconditional?: 'empty-prompt' | 'key-negative';
     executionProvider: string;
     sessionOptions: { [k: string]: PyJson };
   };
@@ -65,6 +71,8 @@ export interface ProvenanceOptions {
   environment: EnvComponent[];
   /** The prompt the key came from, when known (gen5's model_info.prompt; empty otherwise). */
   prompt?: string;
+  /** The negative prompt the key's unconditional states came from, when known (a model_info tag). */
+  negativePrompt?: string;
   /** ISO 8601 UTC; default now. */
   date?: string;
   /** zstd-compress the latents (default true). */
@@ -72,7 +80,8 @@ export interface ProvenanceOptions {
 }
 
 /**
- * The gen5 encoder input for a render: LATN initial_noise, final_latent and embedding (as [1, 1, T, D]), the PNG,
+ * The gen5 encoder input for a render: LATN initial_noise, final_latent and embedding (as [1, 1, T, D]; plus
+ * negative_embedding when the key carries a negative prompt), the PNG,
  * model_info for gen5 readers, and our provenance (the key that regenerates the image) as an extra property.
  */
 export function buildGen5Input(result: ProvenanceInput, options: ProvenanceOptions): Gen5EncodeInput {
@@ -84,6 +93,8 @@ export function buildGen5Input(result: ProvenanceInput, options: ProvenanceOptio
     latent('initial_noise', result.initialNoise, result.settings.latentShape),
     latent('final_latent', result.finalLatent, result.settings.latentShape),
     latent('embedding', result.embedding, [1, 1, t, d]),
+    ...(result.negativeEmbedding ? [latent('negative_embedding', result.negativeEmbedding, [1, 1, t, d])] : []),
+    ...(result.stepLatents ? [stepLatents(result.stepLatents, result.settings.latentShape)] : []),
   ];
   const executionProvider = result.settings.session.executionProvider ?? 'cpu';
   const precision = result.settings.precision ?? 'float32';
@@ -96,6 +107,7 @@ export function buildGen5Input(result: ProvenanceInput, options: ProvenanceOptio
       steps: result.steps,
       guidance: result.guidance,
       precision,
+      unconditional: result.negativeEmbedding ? 'key-negative' : 'empty-prompt',
       executionProvider,
       sessionOptions: jsonOnly({
         ...(result.settings.session as Record<string, unknown>),
@@ -115,7 +127,7 @@ export function buildGen5Input(result: ProvenanceInput, options: ProvenanceOptio
       version: result.model.version,
       date: options.date,
       prompt: options.prompt ?? '',
-      tags: ['lob', result.profileId],
+      tags: ['lob', result.profileId, ...(options.negativePrompt ? [`negative:${options.negativePrompt}`] : [])],
       generation_settings: {
         // lob has no integer seed: the key is the seed, and it is in gen5_metadata.lob_provenance.key.
         seed: 0,
@@ -142,6 +154,13 @@ function latent(name: string, values: Float32Array, shape: number[]) {
   }
   const data = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
   return { name, dtype: 'float32' as const, shape: [...shape], data };
+}
+
+/** Every step's latent as one LATN of shape [steps+1, C, H, W]. */
+function stepLatents(values: Float32Array, latentShape: number[]) {
+  const [, ...chw] = latentShape;
+  const perStep = chw.reduce((a, b) => a * b, 1);
+  return latent('step_latents', values, [values.length / perStep, ...chw]);
 }
 
 function sortedFiles(files: Record<string, string>): Record<string, string> {

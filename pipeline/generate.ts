@@ -10,7 +10,11 @@ export interface GenerateInput {
   embedding: Float32Array;
   /** The key's latent [C×H×W], standard-normal scale; multiplied by the scheduler's init sigma. */
   latent: Float32Array;
+  /** Unconditional text states [T×D] (a negative prompt's); default the model's empty-prompt states. */
+  negative?: Float32Array;
   guidanceScale: number;
+  /** Keep every step's latent (the initial one, then one per step) in `stepLatents`. */
+  keepSteps?: boolean;
   /** Checked between UNet calls; returning true aborts with RenderCancelledError. */
   cancelled?: () => boolean;
   onStep?: (done: number, total: number) => void;
@@ -21,6 +25,8 @@ export interface GenerateOutput {
   timesteps: number[];
   initialNoise: Float32Array;
   finalLatent: Float32Array;
+  /** With `keepSteps`: the initial latent and the latent after each step, concatenated ([steps+1, C, H, W]). */
+  stepLatents?: Float32Array;
   /** 8-bit RGB, row-major HWC. */
   rgb: Uint8Array;
   width: number;
@@ -42,6 +48,9 @@ export async function generate(model: Model, input: GenerateInput): Promise<Gene
   if (input.embedding.length !== tokens * hidden) {
     throw new RenderInputError(`embedding has ${input.embedding.length} values, the model needs ${tokens}×${hidden}`);
   }
+  const uncond = input.negative ?? model.uncond;
+  if (uncond.length !== tokens * hidden)
+    throw new RenderInputError(`negative embedding has ${uncond.length} values, the model needs ${tokens}×${hidden}`);
   // LCM re-noises between steps; its noise comes from the key's latent so nothing outside the key matters
   const noiseFor = (i: number) =>
     SeededRandom.fromHash(
@@ -57,6 +66,8 @@ export async function generate(model: Model, input: GenerateInput): Promise<Gene
   let x: Float32Array = initialNoise;
   const t0 = performance.now();
   const total = scheduler.timesteps.length;
+  const stepLatents = input.keepSteps ? new Float32Array((total + 1) * n) : undefined;
+  stepLatents?.set(x, 0);
   let unetCalls = 0;
   for (let i = 0; i < total; i++) {
     if (input.cancelled?.()) throw new RenderCancelledError();
@@ -67,11 +78,12 @@ export async function generate(model: Model, input: GenerateInput): Promise<Gene
       eps = await runUnet(model.unet.session, model.shapes, xIn, t, input.embedding, 1);
       unetCalls++;
     } else {
-      const out = await model.guided.run(xIn, t, model.uncond, input.embedding);
+      const out = await model.guided.run(xIn, t, uncond, input.embedding);
       unetCalls += out.calls;
       eps = mixGuidance(out.uncond, out.cond, g);
     }
     x = scheduler.step(eps, i, x);
+    stepLatents?.set(x, (i + 1) * n);
     input.onStep?.(i + 1, total);
   }
   const denoiseMs = performance.now() - t0;
@@ -84,6 +96,7 @@ export async function generate(model: Model, input: GenerateInput): Promise<Gene
     timesteps: [...scheduler.timesteps],
     initialNoise,
     finalLatent: x,
+    ...(stepLatents && { stepLatents }),
     rgb,
     width: img.width,
     height: img.height,

@@ -7,16 +7,19 @@ export interface ModelKey {
   steps: number;
   embedding: Float32Array;
   latent: Float32Array;
+  /** Text states for guidance's unconditional branch, when the key carries a negative prompt. */
+  negative?: Float32Array;
 }
 
 /**
- * Parses and decodes a key for this model. A well-formed key of another profile (another model's, or a seed sd-lob
- * key) is a KeyError with code 'profile': rendering it here would silently give a different image.
+ * Parses and decodes a key for this model (its profile or that profile's negative-prompt variant). A well-formed
+ * key of another profile (another model's, or a seed sd-lob key) is a KeyError with code 'profile': rendering it
+ * here would silently give a different image.
  */
 export function decodeModelKey(model: Model, text: string): ModelKey {
   const parsed = parseKey(text, model.registry);
   const p = parsed.profile;
-  if (p.id !== model.profile.id || p.version !== model.profile.version) {
+  if (p !== model.profile && p !== model.negativeProfile) {
     throw new KeyError(
       'profile',
       0,
@@ -30,12 +33,17 @@ export function decodeModelKey(model: Model, text: string): ModelKey {
     steps: d.steps,
     embedding: d.embedding,
     latent: d.latent,
+    ...(d.negative && { negative: d.negative }),
   };
 }
 
+/** The key of these values: in the negative-prompt variant when `negative` is given, else in the model's profile. */
 export function encodeModelKey(
   model: Model,
-  values: { steps: number; embedding: Float32Array; latent: Float32Array },
+  values: { steps: number; embedding: Float32Array; latent: Float32Array; negative?: Float32Array },
 ): string {
-  return encodeKey(model.profile, values);
+  if (values.negative === undefined) return encodeKey(model.profile, values);
+  if (!model.negativeProfile)
+    throw new KeyError('profile', 0, `profile ${model.profile.id} has no negative-prompt variant`);
+  return encodeKey(model.negativeProfile, values);
 }

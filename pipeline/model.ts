@@ -3,6 +3,7 @@ import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { loadProfile, type Profile } from '../keyspace/profile.ts';
 import { createProfileRegistry, type ProfileRegistry } from '../keyspace/registry.ts';
+import { negativeVariant } from '../keyspace/variant.ts';
 import { ModelLoadError, RenderInputError } from './errors.ts';
 import { GuidedUnet } from './guided-unet.ts';
 import { type ModelFolder, modelName, readModelFolder } from './model-folder.ts';
@@ -74,6 +75,8 @@ export interface Model {
   uncond: Float32Array;
   /** The model's keyspace profile (keyspace.json, or derived for SD exports) and a registry holding it. */
   profile: Profile;
+  /** Its negative-prompt variant (keys that also carry the unconditional branch's states); null for bare profiles. */
+  negativeProfile: Profile | null;
   registry: ProfileRegistry;
   release(): Promise<void>;
 }
@@ -183,6 +186,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     const defaultSteps = folder.lob?.default_steps ?? DEFAULT_SD_STEPS;
     const schedulerName = checkedSchedulerName(folder, dir, defaultSteps);
     const profile = checkedProfile(folder, shapes, dir);
+    const negativeProfile = negativeVariant(profile);
     let imageEncoder: Promise<OpenedSession> | undefined;
     const partial = { folder, shapes, tokenizer, text };
     const uncond = (await encodeText(partial, '')).hidden;
@@ -225,7 +229,8 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       schedulerName,
       uncond,
       profile,
-      registry: createProfileRegistry([profile]),
+      negativeProfile,
+      registry: createProfileRegistry(negativeProfile ? [profile, negativeProfile] : [profile]),
       async release() {
         await guided.close();
         const enc = imageEncoder ? await imageEncoder.catch(() => null) : null;

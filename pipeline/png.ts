@@ -22,6 +22,7 @@ export interface PngMetadata {
   key: string;
   profileId: string;
   prompt?: string;
+  negativePrompt?: string;
   steps: number;
   sampler: string;
   guidance: number;
@@ -35,7 +36,10 @@ export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** A1111's "parameters" text: optional prompt line, then "Steps: …, Sampler: …, CFG scale: …" key/value pairs. */
+/**
+ * A1111's "parameters" text: optional prompt line, optional "Negative prompt: …" line, then "Steps: …, Sampler: …,
+ * CFG scale: …" key/value pairs.
+ */
 export function a1111Parameters(m: PngMetadata): string {
   const params = [
     `Steps: ${m.steps}`,
@@ -47,7 +51,8 @@ export function a1111Parameters(m: PngMetadata): string {
     `Key hash: ${sha256Hex(m.key)}`,
     `Key profile: ${m.profileId}`,
   ].join(', ');
-  return m.prompt ? `${m.prompt}\n${params}` : params;
+  const negative = m.negativePrompt ? `Negative prompt: ${m.negativePrompt}\n` : '';
+  return `${m.prompt ? `${m.prompt}\n` : ''}${negative}${params}`;
 }
 
 /** The `lob-key` entry: the key itself, or for an over-long key `lob-key-ref:1 profile=<id> sha256=<hex>`. */

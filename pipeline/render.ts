@@ -30,7 +30,11 @@ export interface RenderResult {
   scheduler: string;
   initialNoise: Float32Array;
   finalLatent: Float32Array;
+  /** With `keepSteps`: the initial latent and each step's, [steps+1, C, H, W] flattened. */
+  stepLatents?: Float32Array;
   embedding: Float32Array;
+  /** The unconditional branch's states when the key carries a negative prompt; null for the empty prompt's. */
+  negativeEmbedding: Float32Array | null;
   settings: RenderSettings;
   model: { name: string; version: string; files: Record<string, string> };
   timings: { denoiseMs: number; decodeMs: number; pngMs: number; unetCalls: number };
@@ -41,6 +45,10 @@ export interface RenderOptions {
   guidanceScale?: number;
   /** The prompt the key came from, when known (goes into the PNG's parameters text). */
   prompt?: string;
+  /** The negative prompt the key's unconditional states came from, when known (PNG parameters text too). */
+  negativePrompt?: string;
+  /** Also return every step's latent (research batches' --save-steps). */
+  keepSteps?: boolean;
   cancelled?: () => boolean;
   onStep?: (done: number, total: number) => void;
 }
@@ -53,7 +61,9 @@ export async function renderKey(model: Model, keyText: string, options: RenderOp
     steps: decoded.steps,
     embedding: decoded.embedding,
     latent: decoded.latent,
+    negative: decoded.negative,
     guidanceScale: guidance,
+    keepSteps: options.keepSteps,
     cancelled: options.cancelled,
     onStep: options.onStep,
   });
@@ -62,6 +72,7 @@ export async function renderKey(model: Model, keyText: string, options: RenderOp
     key: decoded.key,
     profileId: decoded.profileId,
     prompt: options.prompt,
+    negativePrompt: options.negativePrompt,
     steps: decoded.steps,
     sampler: out.scheduler,
     guidance,
@@ -81,7 +92,9 @@ export async function renderKey(model: Model, keyText: string, options: RenderOp
     scheduler: out.scheduler,
     initialNoise: out.initialNoise,
     finalLatent: out.finalLatent,
+    ...(out.stepLatents && { stepLatents: out.stepLatents }),
     embedding: decoded.embedding,
+    negativeEmbedding: decoded.negative ?? null,
     settings: {
       session: { ...model.settings },
       unet: { threads: model.guided.threads, guidance: model.guided.mode },

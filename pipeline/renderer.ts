@@ -117,11 +117,17 @@ export class Renderer {
     return renderer;
   }
 
-  render(key: string, options: TaskOptions & { prompt?: string; guidanceScale?: number } = {}): Promise<RenderResult> {
-    return this.submit(
-      { kind: 'render', key, prompt: options.prompt, guidanceScale: options.guidanceScale },
-      options,
-    ).then((r) => {
+  render(
+    key: string,
+    options: TaskOptions & {
+      prompt?: string;
+      negativePrompt?: string;
+      guidanceScale?: number;
+      keepSteps?: boolean;
+    } = {},
+  ): Promise<RenderResult> {
+    const { prompt, negativePrompt, guidanceScale, keepSteps } = options;
+    return this.submit({ kind: 'render', key, prompt, negativePrompt, guidanceScale, keepSteps }, options).then((r) => {
       const res = r as RenderResult;
       // structured clone turns the Buffer into a plain Uint8Array
       res.png = Buffer.from(res.png.buffer, res.png.byteOffset, res.png.byteLength);
@@ -131,14 +137,20 @@ export class Renderer {
 
   search(
     prompt: string,
-    options: TaskOptions & { seed?: bigint | number; bestOf?: number } = {},
+    options: TaskOptions & { seed?: bigint | number; bestOf?: number; negative?: string; steps?: number } = {},
   ): Promise<SearchResult> {
     const seed = options.seed === undefined ? undefined : BigInt(options.seed).toString();
-    return this.submit({ kind: 'search', prompt, seed, bestOf: options.bestOf }, options) as Promise<SearchResult>;
+    const { bestOf, negative, steps } = options;
+    return this.submit({ kind: 'search', prompt, seed, bestOf, negative, steps }, options) as Promise<SearchResult>;
   }
 
   async embedPrompt(prompt: string, options: TaskOptions = {}): Promise<Float32Array> {
     return ((await this.submit({ kind: 'embed', prompt }, options)) as { hidden: Float32Array }).hidden;
+  }
+
+  /** Worker threads in the pool. */
+  get workers(): number {
+    return this.slots.length;
   }
 
   /** Tasks waiting for a worker / being worked on. */

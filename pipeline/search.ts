@@ -11,6 +11,11 @@ export interface SearchOptions {
   seed?: bigint | number;
   /** Render this many candidates and keep the one whose image best matches the prompt (needs an image encoder). */
   bestOf?: number;
+  /** A negative prompt: its text states go into the key (the model profile's negative variant) as guidance's
+   * unconditional branch. Empty or omitted: the model's default, the empty prompt, and a key of the base profile. */
+  negative?: string;
+  /** Step count of the key (one the profile stores); default the model's (defaultSteps). */
+  steps?: number;
   cancelled?: () => boolean;
 }
 
@@ -58,11 +63,17 @@ export async function searchKey(model: Model, prompt: string, options: SearchOpt
     options.seed === undefined ? randomBytes(8).readBigUInt64LE(0) : BigInt.asUintN(64, BigInt(options.seed));
   const rng = new SeededRandom(seed);
   const text = await encodeText(model, prompt);
-  const steps = defaultSteps(model);
+  const negative = options.negative ? (await encodeText(model, options.negative)).hidden : undefined;
+  const steps = options.steps ?? defaultSteps(model);
+  if (!model.profile.steps.values.includes(steps)) {
+    throw new RenderInputError(
+      `steps ${steps} is not one the keyspace stores (${model.profile.steps.values.join(', ')})`,
+    );
+  }
   const [c, h, w] = model.shapes.latent;
   const candidates: SearchCandidate[] = [];
   for (let i = 0; i < bestOf; i++) {
-    const key = encodeModelKey(model, { steps, embedding: text.hidden, latent: rng.normals(c * h * w) });
+    const key = encodeModelKey(model, { steps, embedding: text.hidden, latent: rng.normals(c * h * w), negative });
     candidates.push({
       key,
       score: bestOf > 1 ? await scoreKey(model, key, text.textEmbeds as Float32Array, options.cancelled) : null,
@@ -84,6 +95,7 @@ async function scoreKey(
     steps: d.steps,
     embedding: d.embedding,
     latent: d.latent,
+    negative: d.negative,
     guidanceScale: model.guidanceScale,
     cancelled,
   });

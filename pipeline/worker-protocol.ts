@@ -9,8 +9,15 @@ export interface WorkerInit {
 }
 
 export type Task =
-  | { kind: 'render'; key: string; prompt?: string; guidanceScale?: number }
-  | { kind: 'search'; prompt: string; seed?: string; bestOf?: number }
+  | {
+      kind: 'render';
+      key: string;
+      prompt?: string;
+      negativePrompt?: string;
+      guidanceScale?: number;
+      keepSteps?: boolean;
+    }
+  | { kind: 'search'; prompt: string; seed?: string; bestOf?: number; negative?: string; steps?: number }
   | { kind: 'embed'; prompt: string };
 
 export type TaskResult = RenderResult | SearchResult | { hidden: Float32Array; textEmbeds: Float32Array | null };

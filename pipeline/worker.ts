@@ -44,6 +44,8 @@ async function run(model: Model, msg: TaskMessage): Promise<TaskResult> {
   if (t.kind === 'render') {
     return renderKey(model, t.key, {
       prompt: t.prompt,
+      negativePrompt: t.negativePrompt,
+      keepSteps: t.keepSteps,
       guidanceScale: t.guidanceScale,
       cancelled,
       onStep: (done, total) => post({ type: 'progress', id: msg.id, done, total }),
@@ -53,6 +55,8 @@ async function run(model: Model, msg: TaskMessage): Promise<TaskResult> {
     return searchKey(model, t.prompt, {
       seed: t.seed === undefined ? undefined : BigInt(t.seed),
       bestOf: t.bestOf,
+      negative: t.negative,
+      steps: t.steps,
       cancelled,
     });
   return encodeText(model, t.prompt);

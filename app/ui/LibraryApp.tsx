@@ -147,13 +147,13 @@ export function LibraryApp() {
     [act, stride],
   );
   const goSearch = useCallback(
-    (text: string) => {
+    (text: string, avoid?: string) => {
       const trimmed = text.trim();
       if (!trimmed) {
         setError('Type what you are looking for first.');
         return;
       }
-      return act(`Searching the shelves for “${trimmed}”…`, () => searchKey(trimmed));
+      return act(`Searching the shelves for “${trimmed}”…`, () => searchKey(trimmed, undefined, avoid));
     },
     [act],
   );
@@ -290,7 +290,7 @@ export function LibraryApp() {
         </figure>
 
         <div className="desk">
-          <SearchForm onSearch={(text) => void goSearch(text)} />
+          <SearchForm onSearch={(text, avoid) => void goSearch(text, avoid)} />
 
           <KeyPanel
             current={key}

@@ -2,20 +2,24 @@
 
 import { useState } from 'react';
 
-/** The prompt box. Every search draws a fresh seed on the server, so "search again" is the same prompt once more. */
-export function SearchForm({ onSearch }: { onSearch: (prompt: string) => void }) {
+/**
+ * The prompt box, and an "avoid" box for a negative prompt (it goes into the key). Every search draws a fresh seed
+ * on the server, so "search again" is the same prompt (and avoid text) once more.
+ */
+export function SearchForm({ onSearch }: { onSearch: (prompt: string, avoid: string) => void }) {
   const [prompt, setPrompt] = useState('');
-  const [last, setLast] = useState<string | null>(null);
-  const search = (text: string) => {
-    setLast(text.trim() || last);
-    onSearch(text);
+  const [avoid, setAvoid] = useState('');
+  const [last, setLast] = useState<{ prompt: string; avoid: string } | null>(null);
+  const search = (text: string, without: string) => {
+    if (text.trim()) setLast({ prompt: text.trim(), avoid: without.trim() });
+    onSearch(text, without.trim());
   };
   return (
     <form
       className="search"
       onSubmit={(event) => {
         event.preventDefault();
-        search(prompt);
+        search(prompt, avoid);
       }}
     >
       <label htmlFor="prompt">Look for</label>
@@ -29,9 +33,19 @@ export function SearchForm({ onSearch }: { onSearch: (prompt: string) => void })
         />
         <button type="submit">Search</button>
       </div>
+      <div className="row avoid">
+        <label htmlFor="avoid">avoid:</label>
+        <input
+          id="avoid"
+          value={avoid}
+          onChange={(event) => setAvoid(event.target.value)}
+          placeholder="optional: what the image should not be (kept in the key)"
+          maxLength={500}
+        />
+      </div>
       {last && (
-        <button type="button" className="link" onClick={() => search(last)}>
-          Search again for “{last}”
+        <button type="button" className="link" onClick={() => search(last.prompt, last.avoid)}>
+          Search again for “{last.prompt}”{last.avoid && ` avoiding “${last.avoid}”`}
         </button>
       )}
     </form>

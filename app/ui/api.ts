@@ -64,8 +64,9 @@ export async function randomKey(): Promise<string> {
   return ((await (await call('/api/random', { cache: 'no-store' })).json()) as { key: string }).key;
 }
 
-export async function searchKey(prompt: string, seed?: number): Promise<string> {
-  return ((await (await postJson('/api/search', { prompt, seed })).json()) as { key: string }).key;
+/** `negative`: the "avoid" text, kept in the key as guidance's unconditional branch. */
+export async function searchKey(prompt: string, seed?: number, negative?: string): Promise<string> {
+  return ((await (await postJson('/api/search', { prompt, seed, negative })).json()) as { key: string }).key;
 }
 
 export async function neighbourKey(key: string, by: number, stride: string, signal?: AbortSignal): Promise<string> {

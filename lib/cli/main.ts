@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBatchCommands } from './commands/batch.ts';
 import { registerGen5Commands } from './commands/gen5.ts';
 import { registerKeyCommands } from './commands/key.ts';
 import { registerRenderCommands } from './commands/render.ts';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerGen5Commands(program);
   registerRenderCommands(program);
+  registerBatchCommands(program);
   return program;
 }
 

@@ -154,6 +154,23 @@ describe('HTTP API', () => {
     });
   });
 
+  it('searches with "avoid" text: the key carries it (the -neg profile), renders, exports and imports back', async () => {
+    const plain = (await (await routes.search.POST(json({ prompt: 'cat', seed: 7 }))).json()).key;
+    const blank = (await (await routes.search.POST(json({ prompt: 'cat', seed: 7, negative: '  ' }))).json()).key;
+    const avoid = (await (await routes.search.POST(json({ prompt: 'cat', seed: 7, negative: 'dog' }))).json()).key;
+    expect(blank).toBe(plain);
+    expect(avoid).toMatch(/^[a-z0-9-]+-neg-[0-9]+\./);
+    const png = await routes.render.POST(json({ key: avoid }));
+    expect(png.status).toBe(200);
+    const exported = new Uint8Array(await (await routes.export.POST(json({ key: avoid }))).arrayBuffer());
+    const imported = await routes.import.POST(post(exported, 'application/octet-stream'));
+    expect(await imported.json()).toEqual({ key: avoid, verified: true, warnings: [] });
+    expect(await errorOf(await routes.search.POST(json({ prompt: 'cat', negative: 3 })))).toMatchObject({
+      status: 400,
+      message: '"negative" must be a string',
+    });
+  });
+
   it('exports a .gen5 that imports back to the same key, bit-identical', async () => {
     const exported = await routes.export.POST(json({ key }));
     expect(exported.status).toBe(200);

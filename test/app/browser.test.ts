@@ -124,6 +124,16 @@ describe('the library in a real browser (default model)', () => {
     await shot('02-search-cat');
   });
 
+  it('searches with "avoid:" text and gets a key that carries the negative prompt', async () => {
+    await page.getByLabel('Look for').fill('cat');
+    await page.getByLabel('avoid:').fill('dog');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await expect.poll(keyText, { timeout: 60_000 }).toMatch(/^[a-z0-9-]+-neg-[0-9]+\./);
+    await settled();
+    expect(await page.getByRole('button', { name: /Search again for “cat” avoiding “dog”/ }).count()).toBe(1);
+    await page.getByLabel('avoid:').fill('');
+  });
+
   it('turns to the next and previous keys, by button and by keyboard, and puts the key in the address', async () => {
     const start = await settled();
     await page.getByRole('button', { name: 'Next →' }).click();

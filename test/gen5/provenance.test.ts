@@ -59,6 +59,7 @@ describe('provenance in META', () => {
         steps: 12,
         guidance: 3,
         precision: 'float32',
+        unconditional: 'empty-prompt',
         executionProvider: 'cpu',
         sessionOptions: {
           executionProvider: 'cpu',

@@ -138,6 +138,20 @@ describe('lob key (our profiles)', () => {
     expect(stride.err).toMatch(/must be one of page, book, shelf, wall/);
   });
 
+  it("knows the model profile's negative-prompt variant: decode writes negative.npy, encode --negative gives the key back", () => {
+    const key = lob(['random', '--profile', 'synth-neg', '--seed', '5']).out.trim();
+    expect(key.startsWith('synth-neg-1.')).toBe(true);
+    const dir = join(work, 'neg-npy');
+    const info = JSON.parse(lob(['decode', key, '--npy', dir]).out);
+    expect(info.sections.map((s: { kind: string }) => s.kind)).toEqual(['embedding', 'latent', 'negative']);
+    const args = ['--steps', String(info.steps), '--embedding', join(dir, 'embedding.npy')];
+    args.push('--latent', join(dir, 'latent.npy'), '--negative', join(dir, 'negative.npy'));
+    expect(lob(['encode', '--profile', 'synth-neg', ...args]).out).toBe(`${key}\n`);
+    const without = lob(['encode', '--profile', 'synth-neg', ...args.slice(0, -2)]);
+    expect(without.code).toBe(2);
+    expect(without.err).toMatch(/needs negative prompt states/);
+  });
+
   it('random without a model keyspace and without --profile says what to do', () => {
     const res = lob(['random'], { model: join(work, 'no-model') });
     expect(res.code).toBe(2);

@@ -1,11 +1,22 @@
-import { methodNotAllowed, optionalSeed, readJsonObject, requireString, route } from '../../../lib/http.ts';
+import {
+  methodNotAllowed,
+  optionalSeed,
+  optionalString,
+  readJsonObject,
+  requireString,
+  route,
+} from '../../../lib/http.ts';
 import { getLibrary } from '../../../lib/library.ts';
 
 export const runtime = 'nodejs';
 
 export const POST = route(async (request) => {
   const body = await readJsonObject(request);
-  const key = await getLibrary().search(requireString(body, 'prompt'), optionalSeed(body, 'seed'));
+  const key = await getLibrary().search(
+    requireString(body, 'prompt'),
+    optionalSeed(body, 'seed'),
+    optionalString(body, 'negative'),
+  );
   return Response.json({ key });
 });
 // Every method but POST (Next answers HEAD and OPTIONS itself).

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import {
   type ArraySection,
+  arraySections,
   type DecodedKey,
   decodeKey,
   distance,
@@ -111,13 +112,13 @@ function describe(parsed: ParsedKey, decoded: DecodedKey): Record<string, unknow
     chars: parsed.text.length,
     bits: profile.bits,
     steps: decoded.steps,
-    sections: [profile.embedding, profile.latent].map((s) => ({
+    sections: arraySections(profile).map((s) => ({
       name: s.name,
       kind: s.kind,
       shape: s.shape,
       dtype: s.float16Exact ? 'float16' : 'float32',
       coding: codingSummary(s),
-      stats: stats(decoded[s.kind]),
+      stats: stats(decoded[s.kind] as Float32Array),
     })),
   };
 }
@@ -175,8 +176,8 @@ export function registerKeyCommands(program: Command): void {
       if (opts.npy !== undefined) {
         await mkdir(opts.npy, { recursive: true });
         const files: Record<string, string> = {};
-        for (const s of [decoded.profile.embedding, decoded.profile.latent]) {
-          const values = decoded[s.kind];
+        for (const s of arraySections(decoded.profile)) {
+          const values = decoded[s.kind] as Float32Array;
           const path = join(opts.npy, `${s.kind}.npy`);
           await writeFile(path, encodeNpy(s.float16Exact ? toFloat16Array(values) : values, s.shape));
           files[s.kind] = path;
@@ -197,12 +198,15 @@ export function registerKeyCommands(program: Command): void {
     .requiredOption('--steps <n>', 'step count', stepsArg)
     .requiredOption('--embedding <file>', 'embedding .npy (float16/32/64)')
     .requiredOption('--latent <file>', 'latent .npy (float16/32/64)')
-    .action(async (opts: { profile: string; steps: number; embedding: string; latent: string }) => {
+    .option('--negative <file>', 'negative-prompt states .npy, for a -neg profile (e.g. emoji-neg)')
+    .action(async (opts: { profile: string; steps: number; embedding: string; latent: string; negative?: string }) => {
       const { registry } = loadKeyRegistry();
       const profile = pickProfile(registry, opts.profile, undefined);
       const embedding = await readArray(opts.embedding, profile.embedding);
       const latent = await readArray(opts.latent, profile.latent);
-      const text = await guarded(() => encodeKey(profile, { steps: opts.steps, embedding, latent }));
+      const negative =
+        opts.negative === undefined ? undefined : await readArray(opts.negative, profile.negative ?? profile.embedding);
+      const text = await guarded(() => encodeKey(profile, { steps: opts.steps, embedding, latent, negative }));
       process.stdout.write(`${text}\n`);
     });
 

@@ -136,13 +136,18 @@ export function registerRenderCommands(program: Command): void {
       .description('find a key for PROMPT (prints the seed on stderr, the key as the last stdout line)')
       .argument('<prompt>', 'text prompt')
       .option('--seed <n>', 'latent seed (default: fresh random)', seedArg)
-      .option('--best-of <n>', 'rank N candidates with the image encoder, keep the best', positiveInt('--best-of')),
-  ).action(async (prompt: string, opts: ModelOpts & { seed?: bigint; bestOf?: number }) => {
+      .option('--best-of <n>', 'rank N candidates with the image encoder, keep the best', positiveInt('--best-of'))
+      .option('--negative <text>', "negative prompt, kept in the key (the profile's -neg variant)"),
+  ).action(async (prompt: string, opts: ModelOpts & { seed?: bigint; bestOf?: number; negative?: string }) => {
     await guarded(async () => {
       const model = await openModel(opts);
       const { searchKey } = await import('../../../pipeline/search.ts');
       try {
-        const result = await searchKey(model, prompt, { seed: opts.seed, bestOf: opts.bestOf });
+        const result = await searchKey(model, prompt, {
+          seed: opts.seed,
+          bestOf: opts.bestOf,
+          negative: opts.negative,
+        });
         process.stderr.write(
           `seed ${result.seed}${result.score === null ? '' : `, score ${result.score.toFixed(4)}`}\n`,
         );

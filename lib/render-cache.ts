@@ -63,9 +63,13 @@ export class RenderCache {
   }
 
   /** The cached PNG for `key`, or null. */
-  async get(key: string): Promise<Buffer | null> {
+  get(key: string): Promise<Buffer | null> {
+    return this.getByHash(keyHash(key));
+  }
+
+  /** The cached PNG of the key with this SHA-256 (lowercase hex), or null. */
+  async getByHash(hash: string): Promise<Buffer | null> {
     await this.init();
-    const hash = keyHash(key);
     const entry = this.entries.get(hash);
     if (!entry) {
       this.missCount++;

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerGen5Commands } from './commands/gen5.ts';
 import { registerKeyCommands } from './commands/key.ts';
 import { registerRenderCommands } from './commands/render.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
 import { CliError } from './errors.ts';
 
 /** Builds the `lob` program; each command group lives in its own module. */
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerGen5Commands(program);
   registerRenderCommands(program);
+  registerWorkerCommand(program);
   return program;
 }
 

@@ -8,6 +8,6 @@ export const dynamic = 'force-dynamic';
 export const GET = route(async (request) => {
   const hash = new URL(request.url).searchParams.get('key') ?? '';
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new BadRequestError('"key" must be the SHA-256 of the key, in lowercase hex');
-  return Response.json(getLibrary().progress(hash));
+  return Response.json(await getLibrary().progress(hash));
 });
 export const POST = methodNotAllowed('GET');

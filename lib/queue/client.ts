@@ -40,6 +40,14 @@ const POLL_MS = 500;
 const FIRST_CONNECT_MS = 3000;
 const WAITING_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
 
+// ioredis's errors for a connection that just broke, raised before its status says so (they carry no code).
+const CONNECTION_ERROR = /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT/;
+
+function isConnectionError(err: unknown): boolean {
+  const e = err as { name?: string; message?: string } | null;
+  return e?.name === 'MaxRetriesPerRequestError' || CONNECTION_ERROR.test(e?.message ?? '');
+}
+
 /** A job that is no longer in Redis (removed, or Redis restarted empty) before its outcome was seen. */
 class JobVanished extends Error {}
 
@@ -193,11 +201,14 @@ export class QueueClient {
         try {
           if (Date.now() > deadline) throw new RenderTimeoutError(Math.round(this.options.timeoutMs / 1000), this.name);
           this.requireReady();
+          const state = await this.queue.getJobState(jobId);
+          if (state === 'unknown') throw new JobVanished(jobId);
+          if (state !== 'completed' && state !== 'failed') return;
+          // Read after the state, so the outcome is the finished one.
           const job = await this.queue.getJob(jobId);
           if (!job) throw new JobVanished(jobId);
-          const state = await job.getState();
           if (state === 'completed') finish(() => resolve(job.returnvalue));
-          else if (state === 'failed') throw new RenderJobFailedError(job.failedReason);
+          else throw new RenderJobFailedError(job.failedReason);
         } catch (err) {
           finish(() => reject(err));
         }
@@ -234,9 +245,9 @@ export class QueueClient {
     try {
       return await operation();
     } catch (err) {
-      if (this.redis.status !== 'ready' && !(err instanceof RedisUnavailableError)) {
+      if (err instanceof RedisUnavailableError) throw err;
+      if (this.redis.status !== 'ready' || isConnectionError(err))
         throw new RedisUnavailableError((err as Error).message);
-      }
       throw err;
     }
   }

@@ -32,6 +32,7 @@ export interface RunningWorker {
 
 // Results that are not PNGs (a .gen5 export, a fresh render for import) wait this long for the web server to read.
 const BLOB_TTL_S = 600;
+const CLOSE_GRACE_MS = 10_000;
 
 /**
  * `lob worker`: consumes the render queue of its own model with the existing Renderer. It refuses any job made for
@@ -82,7 +83,14 @@ export async function startRenderWorker(options: RenderWorkerOptions): Promise<R
     fingerprint,
     queue: queueName(fingerprint),
     async close() {
-      await worker.close();
+      // Jobs under way get a while to finish; a worker stuck reconnecting to a Redis that went away is closed anyway
+      // (its jobs are then retried elsewhere when their locks lapse).
+      let timer: NodeJS.Timeout | undefined;
+      const forced = new Promise<void>((resolve) => {
+        timer = setTimeout(() => worker.close(true).then(resolve, resolve), CLOSE_GRACE_MS);
+      });
+      await Promise.race([worker.close(), forced]);
+      clearTimeout(timer);
       await renderer.close();
       redis.disconnect();
     },

@@ -22,7 +22,13 @@ const workerLog: string[] = [];
 const temp = mkdtempSync(join(tmpdir(), 'lob-queue-'));
 
 function library(modelDir = TINY_EMOJI, cacheDir = mkdtempSync(join(temp, 'cache-')), queueTimeoutMs = 20_000) {
-  return new Library({ ...optionsFromEnv({}), modelDir, cacheDir, redisUrl: redis.url, queueTimeoutMs });
+  return new Library({
+    ...optionsFromEnv({ NODE_ENV: 'test' }),
+    modelDir,
+    cacheDir,
+    redisUrl: redis.url,
+    queueTimeoutMs,
+  });
 }
 const started = (key: string) => workerLog.filter((l) => l === `${renderJobId(keyHash(key))} render started`).length;
 

@@ -340,6 +340,15 @@ export class Library {
     }
   }
 
+  /** Lets the process exit: closes the Redis connections and the render pool, whichever were started. */
+  async close(): Promise<void> {
+    const [queue, renderer] = await Promise.all([
+      this.queuePromise?.catch(() => null),
+      this.rendererPromise?.catch(() => null),
+    ]);
+    await Promise.all([queue?.close(), renderer?.close()]);
+  }
+
   /** How far the render of the key with this SHA-256 has come: waiting for a worker, denoising, or not under way. */
   async progress(hash: string): Promise<RenderProgress> {
     const queue = await this.queue();

@@ -21,14 +21,17 @@ let model: Model;
 const workerLog: string[] = [];
 const temp = mkdtempSync(join(tmpdir(), 'lob-queue-'));
 
+const libraries: Library[] = [];
 function library(modelDir = TINY_EMOJI, cacheDir = mkdtempSync(join(temp, 'cache-')), queueTimeoutMs = 20_000) {
-  return new Library({
+  const made = new Library({
     ...optionsFromEnv({ NODE_ENV: 'test' }),
     modelDir,
     cacheDir,
     redisUrl: redis.url,
     queueTimeoutMs,
   });
+  libraries.push(made);
+  return made;
 }
 const started = (key: string) => workerLog.filter((l) => l === `${renderJobId(keyHash(key))} render started`).length;
 
@@ -51,6 +54,7 @@ describe('rendering through the Redis queue', () => {
     for (let i = 0; i < 3; i++) keys.push(await app.random());
   });
   afterAll(async () => {
+    await Promise.all(libraries.map((made) => made.close()));
     await worker?.close();
     await model?.release();
     await redis?.dispose();

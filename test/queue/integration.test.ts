@@ -100,7 +100,8 @@ describe('the app with two lob workers over Redis', () => {
   });
 
   it('renders with the CLI the bytes computed here', async () => {
-    for (const key of [keys[0], keys[50]]) {
+    // One CLI run (a process start costs seconds on a busy machine); the pipeline tests cover the CLI's determinism.
+    for (const key of [keys[50]]) {
       const file = join(temp, 'key.txt');
       writeFileSync(file, key);
       const out = join(temp, 'cli.png');

@@ -80,6 +80,7 @@ export class QueueClient {
     return this.guard(async () => {
       const hash = keyHash(key);
       const deadline = Date.now() + this.options.timeoutMs;
+      let outlived = false;
       for (;;) {
         const cached = await this.cache.get(hash);
         if (cached) return cached;
@@ -98,9 +99,14 @@ export class QueueClient {
         }
         const png = await this.cache.get(hash);
         if (png) return png;
-        throw new RenderJobFailedError(
-          'its PNG was evicted from the shared cache before it was read (raise maxmemory)',
-        );
+        if (outlived) {
+          throw new RenderJobFailedError(
+            'its PNG was evicted from the shared cache before it was read (raise maxmemory)',
+          );
+        }
+        // The finished job outlived its PNG (evicted since): remove it, so the next add makes a new job.
+        outlived = true;
+        await this.queue.remove(jobId);
       }
     });
   }

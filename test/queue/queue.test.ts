@@ -2,11 +2,12 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeGen5 } from '../../gen5/index.ts';
 import { errorResponse } from '../../lib/http.ts';
 import { Library, optionsFromEnv } from '../../lib/library.ts';
-import { queueName, renderJobId } from '../../lib/queue/names.ts';
+import { pngCacheKey, queueName, renderJobId } from '../../lib/queue/names.ts';
 import { type RunningWorker, startRenderWorker } from '../../lib/queue/worker.ts';
 import { keyHash } from '../../lib/render-cache.ts';
 import { loadModel, type Model, renderKey, searchKey } from '../../pipeline/index.ts';
@@ -81,6 +82,18 @@ describe('rendering through the Redis queue', () => {
     expect(path).toBe(`/api/png/${worker.fingerprint}/${keyHash(keys[0])}`);
     expect((await other.cachedPng(fingerprint, hash))?.equals(png)).toBe(true);
     expect(await other.cachedPng('0'.repeat(16), hash)).toBeNull();
+  });
+
+  it('renders again when a finished job has outlived its evicted PNG', async () => {
+    const redisClient = new Redis(redis.url);
+    try {
+      await redisClient.del(pngCacheKey(worker.fingerprint, keyHash(keys[0])));
+    } finally {
+      redisClient.disconnect();
+    }
+    const png = await library().render(keys[0]);
+    expect(png.equals((await renderKey(model, keys[0])).png)).toBe(true);
+    expect(started(keys[0])).toBe(2);
   });
 
   it('reports denoising steps as job progress', async () => {

@@ -51,11 +51,12 @@ export function registerWorkerCommand(program: Command): void {
       let running: Awaited<ReturnType<typeof startRenderWorker>>;
       try {
         running = await startRenderWorker({
-          ...opts,
           url,
           modelDir: opts.model ?? defaultModelDir(),
-          log,
+          workers: opts.workers,
           threadsPerWorker: opts.threads,
+          lockMs: opts.lockMs,
+          log,
         });
       } catch (err) {
         if (err instanceof ModelLoadError) throw new CliError(`model: ${err.message}`, 3);

@@ -30,6 +30,10 @@ function startWorker(url: string): Promise<WorkerProcess> {
     { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const worker: WorkerProcess = { child, lines: [] };
+  // Never left running by a test process that ends without its afterAll.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let rest = '';
   return new Promise((ready, fail) => {
     child.stderr?.on('data', (chunk) => {

@@ -43,7 +43,12 @@ export async function startRedis(options: { maxmemory?: string } = {}): Promise<
     port,
     async start() {
       let output = '';
-      child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = started;
+      // A test process that ends without its afterAll (a hook timeout) must not leave the server running.
+      const killOnExit = () => started.kill('SIGKILL');
+      process.once('exit', killOnExit);
+      started.once('exit', () => process.off('exit', killOnExit));
       child.stdout?.on('data', (d) => {
         output += d;
       });

@@ -107,6 +107,15 @@ function describeError(err: unknown): Described {
       };
     case 'ModelLoadError':
       return { status: 503, body: { error: { code: 'model_not_loaded', message } } };
+    // The Redis render queue (lib/queue/, docs/scaling.md).
+    case 'RedisUnavailableError':
+      return { status: 503, body: { error: { code: 'redis_unavailable', message } }, headers: { 'retry-after': '1' } };
+    case 'NoWorkerError':
+      return { status: 503, body: { error: { code: 'no_worker', message } }, headers: { 'retry-after': '5' } };
+    case 'RenderTimeoutError':
+      return { status: 504, body: { error: { code: 'render_timeout', message } } };
+    case 'RenderJobFailedError':
+      return { status: 502, body: { error: { code: 'render_failed', message } } };
     default:
       return { status: 500, body: { error: { code: 'internal', message: 'internal error; see the server log' } } };
   }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { encodeGen5 } from '../gen5/index.ts';
 import {
@@ -21,8 +20,10 @@ import { readModelFolder } from '../pipeline/model-folder.ts';
 import { currentEnvironment } from './environment.ts';
 import { BadRequestError } from './http.ts';
 import { type ImportResult, importFile } from './import-file.ts';
+import { modelFingerprint } from './model-fingerprint.ts';
 import { withModelRelativePaths } from './model-paths.ts';
 import { buildGen5Input } from './provenance.ts';
+import type { QueueClient } from './queue/client.ts';
 import { keyHash, RenderCache } from './render-cache.ts';
 import { readServerSettings } from './settings.ts';
 
@@ -65,6 +66,10 @@ export interface LibraryOptions {
   workers: number;
   threadsPerWorker: number;
   maxQueue: number;
+  /** LOB_REDIS_URL: render through the Redis queue and `lob worker` processes instead of the in-process pool. */
+  redisUrl?: string;
+  /** LOB_QUEUE_TIMEOUT_MS: how long a request waits for a queued job. */
+  queueTimeoutMs: number;
 }
 
 /**
@@ -97,6 +102,8 @@ export class Library {
   private cachePromise: Promise<RenderCache> | null = null;
   private rendererPromise: Promise<Renderer> | null = null;
   private keysPromise: Promise<{ profiles: Profile[]; registry: ProfileRegistry }> | null = null;
+  private fingerprintPromise: Promise<string> | null = null;
+  private queuePromise: Promise<QueueClient> | null = null;
   // Concurrent requests for one key share a single render (by the key's SHA-256).
   private readonly rendering = new Map<string, Promise<Buffer>>();
   // Denoising steps done so far, by the SHA-256 of the key, for renders under way (the page shows them).
@@ -110,17 +117,64 @@ export class Library {
    */
   cache(): Promise<RenderCache> {
     if (!this.cachePromise) {
-      const made = this.renderer().then((renderer) => {
-        const files = Object.entries(renderer.model.files).sort(([a], [b]) => a.localeCompare(b));
-        const fingerprint = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 16);
-        return new RenderCache({ dir: join(this.options.cacheDir, fingerprint), maxBytes: this.options.cacheMaxBytes });
-      });
+      const made = this.fingerprint().then(
+        (fingerprint) =>
+          new RenderCache({ dir: join(this.options.cacheDir, fingerprint), maxBytes: this.options.cacheMaxBytes }),
+      );
       this.cachePromise = made;
       made.catch(() => {
         if (this.cachePromise === made) this.cachePromise = null;
       });
     }
     return this.cachePromise;
+  }
+
+  /**
+   * The model's fingerprint (modelFingerprint of its file digests). With a queue the web server loads no sessions,
+   * so it hashes the folder itself.
+   */
+  fingerprint(): Promise<string> {
+    if (!this.fingerprintPromise) {
+      const files = this.options.redisUrl
+        ? readModelFolder(this.options.modelDir).then((folder) => folder.files)
+        : this.renderer().then((renderer) => renderer.model.files);
+      const made = files.then(modelFingerprint);
+      this.fingerprintPromise = made;
+      made.catch(() => {
+        if (this.fingerprintPromise === made) this.fingerprintPromise = null;
+      });
+    }
+    return this.fingerprintPromise;
+  }
+
+  /** The Redis queue client when LOB_REDIS_URL is set, else null (the in-process pool renders). */
+  private async queue(): Promise<QueueClient | null> {
+    const url = this.options.redisUrl;
+    if (!url) return null;
+    if (!this.queuePromise) {
+      const made = Promise.all([import('./queue/client.ts'), this.fingerprint()]).then(
+        ([{ QueueClient }, fingerprint]) =>
+          new QueueClient({ url, fingerprint, timeoutMs: this.options.queueTimeoutMs }),
+      );
+      this.queuePromise = made;
+      made.catch(() => {
+        if (this.queuePromise === made) this.queuePromise = null;
+      });
+    }
+    return this.queuePromise;
+  }
+
+  /** The content-addressed URL of a key's PNG (GET it: immutable, CDN-cacheable once rendered). */
+  async pngPath(key: string): Promise<string> {
+    return `/api/png/${await this.fingerprint()}/${keyHash(key)}`;
+  }
+
+  /** A rendered PNG by model fingerprint and key hash: disk cache, then the shared cache; null if not rendered. */
+  async cachedPng(fingerprint: string, hash: string): Promise<Buffer | null> {
+    if (fingerprint !== (await this.fingerprint())) return null;
+    const local = await (await this.cache()).getByHash(hash);
+    if (local) return local;
+    return (await (await this.queue())?.cachedPng(hash)) ?? null;
   }
 
   /** The renderer; a failed start is forgotten so a later request tries again (e.g. once the model files land). */
@@ -163,9 +217,12 @@ export class Library {
   }
 
   async modelInfo(): Promise<ModelInfo> {
-    const [renderer, { profiles }] = await Promise.all([this.renderer(), this.keys()]);
+    const queue = await this.queue();
+    const [info, { profiles }] = await Promise.all([
+      queue ? queue.workerInfo() : this.renderer().then((renderer) => renderer.model),
+      this.keys(),
+    ]);
     const profile = profiles[0];
-    const info = renderer.model;
     return {
       name: info.name,
       version: info.version,
@@ -188,6 +245,8 @@ export class Library {
   async search(prompt: string, seed?: bigint, negative?: string): Promise<string> {
     const text = checkedPrompt(prompt, 'prompt');
     const avoid = negative === undefined || negative.trim() === '' ? undefined : checkedPrompt(negative, 'avoid text');
+    const queue = await this.queue();
+    if (queue) return queue.search(text, seed, avoid);
     return (await (await this.renderer()).search(text, { seed, negative: avoid })).key;
   }
 
@@ -207,17 +266,26 @@ export class Library {
     const hash = keyHash(key);
     let pending = this.rendering.get(hash);
     if (!pending) {
-      pending = this.renderFresh(key)
-        .then((result) => result.png)
-        .finally(() => this.rendering.delete(hash));
+      pending = this.renderPng(key).finally(() => this.rendering.delete(hash));
       this.rendering.set(hash, pending);
     }
     return pending;
   }
 
+  /** Renders through the queue when there is one (the shared cache first), else the pool; caches on disk. */
+  private async renderPng(key: string): Promise<Buffer> {
+    const queue = await this.queue();
+    if (!queue) return (await this.renderFresh(key)).png;
+    const png = await queue.render(key);
+    await (await this.cache()).put(key, png);
+    return png;
+  }
+
   /** A .gen5 file of the key: its latents, embedding and PNG, with the key as provenance and our environment. */
   async exportGen5(key: string): Promise<Uint8Array> {
     await this.parse(key);
+    const queue = await this.queue();
+    if (queue) return queue.exportGen5(key);
     const result = await this.renderFresh(key);
     const environment = await currentEnvironment({
       executionProvider: result.settings.session.executionProvider,
@@ -228,6 +296,14 @@ export class Library {
 
   /** A .gen5 file or one of our PNGs → its key, and whether that key regenerates the very same image here. */
   async importFile(bytes: Uint8Array): Promise<ImportResult> {
+    const queue = await this.queue();
+    if (queue) {
+      return importFile(bytes, {
+        parse: async (key) => (await this.parse(key)).text,
+        render: (key) => queue.regenerate(key),
+        environment: () => queue.environment(),
+      });
+    }
     const renderer = await this.renderer();
     return importFile(bytes, {
       parse: async (key) => (await this.parse(key)).text,
@@ -265,8 +341,19 @@ export class Library {
     }
   }
 
+  /** Lets the process exit: closes the Redis connections and the render pool, whichever were started. */
+  async close(): Promise<void> {
+    const [queue, renderer] = await Promise.all([
+      this.queuePromise?.catch(() => null),
+      this.rendererPromise?.catch(() => null),
+    ]);
+    await Promise.all([queue?.close(), renderer?.close()]);
+  }
+
   /** How far the render of the key with this SHA-256 has come: waiting for a worker, denoising, or not under way. */
-  progress(hash: string): RenderProgress {
+  async progress(hash: string): Promise<RenderProgress> {
+    const queue = await this.queue();
+    if (queue) return queue.progress(hash);
     const steps = this.steps.get(hash);
     if (steps) return { state: 'rendering', ...steps };
     return { state: this.rendering.has(hash) ? 'queued' : 'idle', done: 0, total: 0 };

@@ -40,12 +40,12 @@ export function keyHash(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-/** The PNG is intact (every chunk's CRC) and names `key` in its lob-key chunk, in full or by hash. */
-function isPngOfKey(bytes: Buffer, key: string): boolean {
+/** The PNG is intact (every chunk's CRC) and names a key with this hash in its lob-key chunk, in full or by hash. */
+function isPngOfKeyHash(bytes: Buffer, hash: string): boolean {
   try {
     const found = readPngKey(bytes);
-    if (found?.kind === 'key') return found.key === key;
-    return found?.kind === 'ref' && found.sha256 === keyHash(key);
+    if (found?.kind === 'key') return keyHash(found.key) === hash;
+    return found?.kind === 'ref' && found.sha256 === hash;
   } catch {
     return false; // a bad CRC or broken chunk structure
   }
@@ -85,9 +85,16 @@ export class RenderCache {
   }
 
   /** The cached PNG for `key`, or null (also when the cache cannot be read at all). */
-  async get(key: string): Promise<Buffer | null> {
+  get(key: string): Promise<Buffer | null> {
+    return this.getByHash(keyHash(key));
+  }
+
+  /**
+   * The cached PNG of the key with this SHA-256 (lowercase hex), or null. A file is served only when it is intact and
+   * names a key with that hash; anything else is removed and counts as a miss.
+   */
+  async getByHash(hash: string): Promise<Buffer | null> {
     if (!(await this.init())) return this.miss();
-    const hash = keyHash(key);
     const entry = this.entries.get(hash);
     if (!entry) return this.miss();
     let bytes: Buffer;
@@ -98,7 +105,7 @@ export class RenderCache {
       this.forget(hash);
       return this.miss();
     }
-    if (!isCompletePng(bytes) || !isPngOfKey(bytes, key)) {
+    if (!isCompletePng(bytes) || !isPngOfKeyHash(bytes, hash)) {
       this.forget(hash);
       await this.removeUnlessReplaced(hash);
       return this.miss();

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { parseExecutionProvider } from '../pipeline/providers.ts';
+import { checkRedisUrl } from './queue/connection.ts';
 
 /**
  * The server's settings from its environment, each checked against what it accepts. `npm start` checks them before
@@ -22,6 +23,10 @@ export interface ServerSettings {
   threadsPerWorker: number;
   maxQueue: number;
   cacheMaxBytes: number;
+  /** LOB_REDIS_URL: render through the Redis queue and `lob worker` processes instead of the in-process pool. */
+  redisUrl?: string;
+  /** LOB_QUEUE_TIMEOUT_MS: how long a request waits for a queued job. */
+  queueTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -44,12 +49,31 @@ function oneOf(env: Env, name: string, values: readonly string[], what: string):
 }
 
 /** Reads and checks every LOB_* setting the server uses (and PORT); throws SettingsError at the first bad one. */
+function redisUrl(env: Env): string | undefined {
+  const raw = env.LOB_REDIS_URL;
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    return checkRedisUrl(raw);
+  } catch {
+    throw new SettingsError('LOB_REDIS_URL', 'a redis:// or rediss:// URL (the render queue)', raw);
+  }
+}
+
 export function readServerSettings(env: Env = process.env): ServerSettings {
   const settings: ServerSettings = {
     workers: integer(env, 'LOB_WORKERS', 1, 64, 'render worker threads', Math.min(4, availableParallelism())),
     threadsPerWorker: integer(env, 'LOB_THREADS_PER_WORKER', 1, 256, 'ONNX threads per render worker', 1),
     maxQueue: integer(env, 'LOB_MAX_QUEUE', 0, 100_000, 'renders allowed to wait for a worker', 16),
     cacheMaxBytes: integer(env, 'LOB_CACHE_MAX_BYTES', 0, Number.MAX_SAFE_INTEGER, 'bytes of PNG cache', 256 * 2 ** 20),
+    redisUrl: redisUrl(env),
+    queueTimeoutMs: integer(
+      env,
+      'LOB_QUEUE_TIMEOUT_MS',
+      1,
+      3_600_000,
+      'milliseconds a request waits for a queued job',
+      60_000,
+    ),
   };
   integer(env, 'PORT', 1, 65535, 'the TCP port to listen on', 3000);
   oneOf(env, 'LOB_ORT_SPIN', ['0', '1'], 'whether idle ONNX threads spin');

@@ -3,6 +3,7 @@ import { registerBatchCommands } from './commands/batch.ts';
 import { registerGen5Commands } from './commands/gen5.ts';
 import { registerKeyCommands } from './commands/key.ts';
 import { registerRenderCommands } from './commands/render.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
 import { CliError } from './errors.ts';
 
 /** Builds the `lob` program; each command group lives in its own module. */
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerGen5Commands(program);
   registerRenderCommands(program);
   registerBatchCommands(program);
+  registerWorkerCommand(program);
   return program;
 }
 

@@ -8,7 +8,7 @@ export const dynamic = 'force-dynamic';
 export const GET = route(async (request) => {
   const hash = new URL(request.url).searchParams.get('key') ?? '';
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new BadRequestError('"key" must be the SHA-256 of the key, in lowercase hex');
-  return Response.json(getLibrary().progress(hash));
+  return Response.json(await getLibrary().progress(hash));
 });
 // Every method but GET (Next answers HEAD and OPTIONS itself).
 const notAllowed = methodNotAllowed('GET');

@@ -32,7 +32,10 @@ export type Stride = (typeof STRIDES)[number];
 export interface PrefixedLayout {
   /** For each section, the index position of each stored value's code bit: positions[offset(i) + bit]. */
   readonly positions: { steps: Int32Array; embedding: Int32Array; latent: Int32Array };
-  /** For each array section and stored ordinal: the ordinal of its group's lead, or -1 (a lead or a singleton). */
+  /**
+   * For each array section and stored ordinal: the ordinal of its parent (its group's lead; in the nested order the
+   * lead of the smallest region around it that it does not lead), or -1. Parents have lower ordinals.
+   */
   readonly ties: { embedding: Int32Array; latent: Int32Array };
   /** Index bit position where each stride's region starts (absent when the region is empty). */
   readonly strides: Partial<Record<Stride, number>>;
@@ -55,11 +58,16 @@ export function bitOffset(section: ArraySection, i: number): number {
 }
 
 /**
- * Codes as the key holds them ↔ codes of the values: each tied member's code XOR its lead's. Leads are untouched, so
- * the same call converts both ways (in place).
+ * Key codes → value codes, in place: each tied value's code XOR its parent's value code. A parent always has a
+ * lower ordinal than its children, so ascending order reads every parent already converted.
  */
-export function applyTies(codes: Uint32Array, ties: Int32Array): void {
+export function untieCodes(codes: Uint32Array, ties: Int32Array): void {
   for (let i = 0; i < ties.length; i++) if (ties[i] >= 0) codes[i] ^= codes[ties[i]];
+}
+
+/** Value codes → key codes, in place (the inverse of untieCodes: descending, so parents are still value codes). */
+export function tieCodes(codes: Uint32Array, ties: Int32Array): void {
+  for (let i = ties.length - 1; i >= 0; i--) if (ties[i] >= 0) codes[i] ^= codes[ties[i]];
 }
 
 function gcd(a: number, b: number): number {
@@ -174,6 +182,10 @@ export function groupsOf(section: ArraySection): Groups {
 }
 
 function buildLayout(profile: Profile): PrefixedLayout {
+  return profile.order === 'nested' ? buildNestedLayout(profile) : buildTilesLayout(profile);
+}
+
+function buildTilesLayout(profile: Profile): PrefixedLayout {
   const { latent, embedding, steps } = profile;
   const positions = {
     steps: new Int32Array(steps.bits),
@@ -207,4 +219,108 @@ function buildLayout(profile: Profile): PrefixedLayout {
   if (steps.bits > 0) strides.wall = next;
   for (let b = 0; b < steps.bits; b++) positions.steps[b] = next++;
   return { positions, ties: { embedding: emb.ties, latent: lat.ties }, strides };
+}
+
+/**
+ * The latent's nested regions: squares of g, 2g, 4g … positions (g = latentTile) across all channels, up to one
+ * region holding the whole latent. Each region's lead is its lowest stored ordinal (widened values stand alone).
+ * A value's code is its own key code XOR its parent's value code, where the parent is the lead of the smallest
+ * region around the value that the value does not lead; so one bit of a region's lead flips that bit plane in every
+ * value of the region, and random keys still decode to independent uniform codes.
+ */
+export interface NestedRegions {
+  /** Leads of each level, whole latent first (one lead), then halves of the side, … down to the g×g tiles. */
+  levels: Int32Array[];
+  /** Values that lead no region (tile members) and widened values, in ordinal order. */
+  members: Int32Array;
+  ties: Int32Array;
+}
+
+export function nestedRegions(section: ArraySection): NestedRegions {
+  const s = section.shape;
+  const w = s[s.length - 1];
+  const h = s.length > 1 ? s[s.length - 2] : 1;
+  const sizes = [latentTile(section)];
+  while (sizes[sizes.length - 1] < Math.max(h, w)) sizes.push(sizes[sizes.length - 1] * 2);
+  const n = section.stored.length;
+  const regionOf = (i: number, size: number) => {
+    const p = section.stored[i] % (h * w);
+    return Math.floor(Math.floor(p / w) / size) * Math.ceil(w / size) + Math.floor((p % w) / size);
+  };
+  // lead (lowest ordinal) of every region at every size
+  const leadAt = sizes.map(() => new Map<number, number>());
+  for (let i = section.widened.count; i < n; i++)
+    sizes.forEach((size, l) => {
+      const r = regionOf(i, size);
+      if (!leadAt[l].has(r)) leadAt[l].set(r, i);
+    });
+  const ties = new Int32Array(n).fill(-1);
+  const levelOf = new Int32Array(n).fill(-1); // index into sizes of the largest region a value leads
+  for (let i = section.widened.count; i < n; i++) {
+    for (let l = 0; l < sizes.length; l++) {
+      const lead = leadAt[l].get(regionOf(i, sizes[l])) as number;
+      if (lead !== i) {
+        if (ties[i] < 0) ties[i] = lead;
+      } else levelOf[i] = l;
+    }
+  }
+  const levels: Int32Array[] = [];
+  for (let l = sizes.length - 1; l >= 0; l--) {
+    const leads = [...levelOf.keys()].filter((i) => levelOf[i] === l);
+    levels.push(Int32Array.from(spread(leads.length, 0), (k) => leads[k]));
+  }
+  const members = Int32Array.from([...levelOf.keys()].filter((i) => levelOf[i] < 0));
+  return { levels, members, ties };
+}
+
+/**
+ * The nested order (profile "order": "nested"). Index bits, least significant first:
+ *   page  region: the whole latent's lower planes (all but the top two; for 4-bit codes planes 3 and 2)
+ *   book  region: the whole latent's top two planes, then each level of smaller regions (all planes, lowest plane
+ *                 first), then the values that lead nothing
+ *   shelf region: as in the tiles order (the embedding by token)
+ *   wall  region: the step code
+ * So next nudges every latent value by one or two codes (the picture stays, visibly varied) and book moves the
+ * whole latent by a quarter or half of its distribution (another picture of the same prompt); the measurements are
+ * in docs/strides.md.
+ */
+function buildNestedLayout(profile: Profile): PrefixedLayout {
+  const { latent, embedding, steps } = profile;
+  const positions = {
+    steps: new Int32Array(steps.bits),
+    embedding: new Int32Array(bitOffset(embedding, embedding.stored.length)),
+    latent: new Int32Array(bitOffset(latent, latent.stored.length)),
+  };
+  const regions = nestedRegions(latent);
+  const emb = groupsOf(embedding);
+  const strides: Partial<Record<Stride, number>> = { page: 0 };
+  let next = 0;
+  const place = (section: ArraySection, target: Int32Array, values: ArrayLike<number>, plane: number): void => {
+    for (let k = 0; k < values.length; k++) {
+      const i = values[k];
+      const width = widthOf(section, i);
+      if (plane < width) target[bitOffset(section, i) + (width - 1 - plane)] = next++;
+    }
+  };
+  const maxWidth = (s: ArraySection) => (s.widened.count > 0 ? s.widened.coding.bits : s.coding.bits);
+  const [root, ...smaller] = regions.levels;
+  const bits = latent.coding.bits;
+  if (root !== undefined && root.length > 0) {
+    // page: planes bits-1 … 2 of the whole latent (at least its lowest plane); book from the next plane up
+    const lowestBook = Math.min(1, bits - 2);
+    for (let plane = bits - 1; plane > lowestBook; plane--) place(latent, positions.latent, root, plane);
+    if (lowestBook >= 0) strides.book = next;
+    for (let plane = lowestBook; plane >= 0; plane--) place(latent, positions.latent, root, plane);
+  }
+  if (strides.book === undefined && latent.stored.length > 1) strides.book = next;
+  for (const leads of smaller)
+    for (let plane = bits - 1; plane >= 0; plane--) place(latent, positions.latent, leads, plane);
+  for (let plane = maxWidth(latent) - 1; plane >= 0; plane--) place(latent, positions.latent, regions.members, plane);
+  if (embedding.stored.length > 0) strides.shelf = next;
+  for (let plane = 1; plane < maxWidth(embedding); plane++) place(embedding, positions.embedding, emb.leads, plane);
+  place(embedding, positions.embedding, emb.leads, 0);
+  for (let plane = 0; plane < maxWidth(embedding); plane++) place(embedding, positions.embedding, emb.members, plane);
+  if (steps.bits > 0) strides.wall = next;
+  for (let b = 0; b < steps.bits; b++) positions.steps[b] = next++;
+  return { positions, ties: { embedding: emb.ties, latent: regions.ties }, strides };
 }

@@ -1,5 +1,5 @@
 import { BASE64URL_CODES, BASE64URL_DIGITS, digitsToText } from './alphabet.ts';
-import { tieCodes, untieCodes, bitOffset, prefixedLayout } from './layout.ts';
+import { bitOffset, prefixedLayout, tieCodes, untieCodes } from './layout.ts';
 import type { ArraySection, Profile } from './profile.ts';
 import {
   checkedArray,

@@ -12,6 +12,8 @@ export { type ParsedKey, parseKey } from './parse.ts';
 export {
   type ArraySection,
   type CodingSpec,
+  KEY_ORDERS,
+  type KeyOrder,
   loadProfile,
   PROFILE_FORMAT,
   type Profile,

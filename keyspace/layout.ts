@@ -275,14 +275,14 @@ export function nestedRegions(section: ArraySection): NestedRegions {
 
 /**
  * The nested order (profile "order": "nested"). Index bits, least significant first:
- *   page  region: the whole latent's lower planes (all but the top two; for 4-bit codes planes 3 and 2)
- *   book  region: the whole latent's top two planes, then each level of smaller regions (all planes, lowest plane
- *                 first), then the values that lead nothing
+ *   page  region: the latent's lower planes (all but the top two; for 4-bit codes planes 2 and 3), level by level:
+ *                 the whole latent, its quadrants, … the g×g tiles, then the values that lead nothing
+ *   book  region: the top two planes (the top plane, then plane 1), level by level in the same way
  *   shelf region: as in the tiles order (the embedding by token)
  *   wall  region: the step code
- * So next nudges every latent value by one or two codes (the picture stays, visibly varied) and book moves the
- * whole latent by a quarter or half of its distribution (another picture of the same prompt); the measurements are
- * in docs/strides.md.
+ * So next moves every latent value by an eighth of its distribution (the picture stays, visibly varied; with the
+ * carry, every second step also by a sixteenth) and book flips every value's top plane (for normal quantiles its
+ * sign: another picture of the same prompt). The measurements behind this are in docs/strides.md.
  */
 function buildNestedLayout(profile: Profile): PrefixedLayout {
   const { latent, embedding, steps } = profile;
@@ -303,19 +303,15 @@ function buildNestedLayout(profile: Profile): PrefixedLayout {
     }
   };
   const maxWidth = (s: ArraySection) => (s.widened.count > 0 ? s.widened.coding.bits : s.coding.bits);
-  const [root, ...smaller] = regions.levels;
-  const bits = latent.coding.bits;
-  if (root !== undefined && root.length > 0) {
-    // page: planes bits-1 … 2 of the whole latent (at least its lowest plane); book from the next plane up
-    const lowestBook = Math.min(1, bits - 2);
-    for (let plane = bits - 1; plane > lowestBook; plane--) place(latent, positions.latent, root, plane);
-    if (lowestBook >= 0) strides.book = next;
-    for (let plane = lowestBook; plane >= 0; plane--) place(latent, positions.latent, root, plane);
-  }
-  if (strides.book === undefined && latent.stored.length > 1) strides.book = next;
-  for (const leads of smaller)
-    for (let plane = bits - 1; plane >= 0; plane--) place(latent, positions.latent, leads, plane);
-  for (let plane = maxWidth(latent) - 1; plane >= 0; plane--) place(latent, positions.latent, regions.members, plane);
+  // the top two planes are book's (a 1- or 2-bit coding keeps its lowest plane for page)
+  const firstPagePlane = Math.min(2, latent.coding.bits - 1);
+  const latentPlanes = (from: number, to: number) => {
+    for (const values of [...regions.levels, regions.members])
+      for (let plane = from; plane < to; plane++) place(latent, positions.latent, values, plane);
+  };
+  latentPlanes(firstPagePlane, maxWidth(latent));
+  if (firstPagePlane > 0) strides.book = next;
+  latentPlanes(0, firstPagePlane);
   if (embedding.stored.length > 0) strides.shelf = next;
   for (let plane = 1; plane < maxWidth(embedding); plane++) place(embedding, positions.embedding, emb.leads, plane);
   place(embedding, positions.embedding, emb.leads, 0);

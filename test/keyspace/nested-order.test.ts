@@ -43,7 +43,10 @@ function keyWithClearBit(profile: Profile, bit: number, seed: number): string {
 
 const latentCodes = (profile: Profile, values: Float32Array) =>
   Array.from(profile.latent.stored, (flat, i) =>
-    (i < profile.latent.widened.count ? profile.latent.widened.coding : profile.latent.coding).encode(values[flat], flat),
+    (i < profile.latent.widened.count ? profile.latent.widened.coding : profile.latent.coding).encode(
+      values[flat],
+      flat,
+    ),
   );
 
 describe.each([
@@ -80,14 +83,15 @@ describe('nested strides of an emoji-shaped profile (4-bit latent codes)', () =>
     return [decode(k), decode(offsetKey(parse(k), 1n, stride))];
   };
 
-  it('page is 1, book 4 pages (the two lowest planes of the whole latent lie below it)', () => {
+  it("page is 1; book lies past the latent's two lower planes, shelf past the whole latent", () => {
+    expect(synth.latent.widened.count).toBe(0);
     expect(availableStrides(synth)).toEqual(['page', 'book', 'shelf', 'wall']);
     expect(strideBitOf(synth, 'page')).toBe(0);
-    expect(strideBitOf(synth, 'book')).toBe(2);
+    expect(strideBitOf(synth, 'book')).toBe(2 * 1024);
     expect(strideBitOf(synth, 'shelf')).toBe(4 * 1024);
   });
 
-  it('page flips the lowest plane of every latent value (widened ones aside) and nothing else', () => {
+  it('page flips plane 2 of every latent value (an eighth of the distribution) and nothing else', () => {
     for (const seed of [1, 2, 3]) {
       const [a, b] = step('page', seed);
       expect(b.steps).toBe(a.steps);
@@ -96,16 +100,17 @@ describe('nested strides of an emoji-shaped profile (4-bit latent codes)', () =>
       const xor = ca.map((c, i) => c ^ cb[i]);
       const w = synth.latent.widened.count;
       expect(xor.slice(0, w)).toEqual(new Array(w).fill(0));
-      expect(new Set(xor.slice(w))).toEqual(new Set([1]));
+      expect(new Set(xor.slice(w))).toEqual(new Set([2]));
     }
   });
 
-  it('book flips the second plane of every latent value: each moves by a quarter of the distribution', () => {
+  it('book flips the top plane of every latent value: for normal quantiles, every sign', () => {
     const [a, b] = step('book', 5);
     const [ca, cb] = [latentCodes(synth, a.latent), latentCodes(synth, b.latent)];
     expect(new Set(ca.slice(synth.latent.widened.count).map((c, i) => c ^ cb[i + synth.latent.widened.count]))).toEqual(
-      new Set([4]),
+      new Set([8]),
     );
+    for (let i = 0; i < a.latent.length; i++) expect(Math.sign(b.latent[i])).toBe(-Math.sign(a.latent[i]));
   });
 
   it('shelf keeps the latent and moves one token; wall changes only the steps', () => {
@@ -120,7 +125,7 @@ describe('nested strides of an emoji-shaped profile (4-bit latent codes)', () =>
   });
 
   it('one bit of a quadrant lead flips that plane in its 8×8×4 quadrant only', () => {
-    const quadrantBit = 4; // past the whole latent's 4 planes: the first quadrant lead's lowest plane
+    const quadrantBit = 2; // past the whole latent's planes 2 and 3: the first quadrant lead's plane 2
     const k = keyWithClearBit(synth, quadrantBit, 9);
     const [a, b] = [decode(k), decode(offsetKey(parse(k), 1n << BigInt(quadrantBit)))];
     const changed = [...a.latent.keys()].filter((i) => a.latent[i] !== b.latent[i]);

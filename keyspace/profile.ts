@@ -184,7 +184,7 @@ export function loadProfile(raw: unknown): Profile {
   need(typeof raw.model === 'string', '/model', 'must be a string');
   const text = raw.text ?? 'prefixed';
   need(text === 'prefixed' || text === 'bare-base64', '/text', "must be 'prefixed' or 'bare-base64'");
-  const order = raw.order ?? 'tiles';
+  const order = (raw.order ?? 'tiles') as KeyOrder;
   need(KEY_ORDERS.includes(order), '/order', `must be one of ${KEY_ORDERS.map((o) => `'${o}'`).join(', ')}`);
   need(order === 'tiles' || text === 'prefixed', '/order', 'only prefixed profiles have an order other than tiles');
   need(Array.isArray(raw.sections), '/sections', 'must be an array');

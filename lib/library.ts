@@ -38,6 +38,8 @@ export interface ModelInfo {
   scheduler: string;
   keyLength: number;
   strides: { name: Stride; label: string }[];
+  /** The most candidates one web search may rank ("try N, keep the best"); 1 when the model cannot score images. */
+  bestOfMax: number;
 }
 
 const STRIDE_LABELS: Record<Stride, string> = {
@@ -46,6 +48,9 @@ const STRIDE_LABELS: Record<Stride, string> = {
   shelf: 'shelf — nudge the prompt',
   wall: 'wall — change the steps',
 };
+
+// Each candidate is one more render on a shared server; the CLI allows more (pipeline's MAX_BEST_OF).
+const WEB_BEST_OF_MAX = 8;
 
 // The text encoder truncates to a few dozen tokens anyway; this only keeps absurd bodies from reaching it.
 const MAX_PROMPT_CHARS = 1000;
@@ -174,6 +179,7 @@ export class Library {
       scheduler: info.scheduler,
       keyLength: profile.prefix.length + profile.chars,
       strides: availableStrides(profile).map((name) => ({ name, label: STRIDE_LABELS[name] })),
+      bestOfMax: info.files['image_encoder/model.onnx'] ? WEB_BEST_OF_MAX : 1,
     };
   }
 
@@ -181,14 +187,19 @@ export class Library {
     return randomKey((await this.keys()).profile);
   }
 
-  /** Prompt → key: a fresh seed each time unless one is given, so "search again" just asks once more. */
-  async search(prompt: string, seed?: number): Promise<string> {
+  /**
+   * Prompt → key: a fresh seed each time unless one is given, so "search again" just asks once more. `bestOf` > 1
+   * renders that many candidates and keeps the one the image encoder ranks closest to the prompt.
+   */
+  async search(prompt: string, seed?: number, bestOf = 1): Promise<string> {
     const text = prompt.trim();
     if (!text) throw new BadRequestError('the prompt is empty');
     if (text.length > MAX_PROMPT_CHARS) {
       throw new BadRequestError(`the prompt has ${text.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
     }
-    return (await (await this.renderer()).search(text, { seed })).key;
+    if (!Number.isSafeInteger(bestOf) || bestOf < 1 || bestOf > WEB_BEST_OF_MAX)
+      throw new BadRequestError(`"bestOf" must be an integer from 1 to ${WEB_BEST_OF_MAX}, got ${bestOf}`);
+    return (await (await this.renderer()).search(text, { seed, bestOf })).key;
   }
 
   async neighbour(key: string, by: number, stride = 'page'): Promise<string> {

@@ -17,6 +17,7 @@ export interface ModelInfo {
   version: string;
   profileId: string;
   strides: { name: string; label: string }[];
+  bestOfMax: number;
 }
 
 export interface ImportResult {
@@ -34,8 +35,18 @@ async function failure(response: Response): Promise<ApiError> {
   }
 }
 
+/** fetch's own failure (a TypeError such as "Failed to fetch") means no answer came: the server is down or away. */
+export const UNREACHABLE =
+  'The library server cannot be reached. Check that it is running and your connection is up, then try again.';
+
 async function call(path: string, init: RequestInit & { signal?: AbortSignal }): Promise<Response> {
-  const response = await fetch(path, init);
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError(0, 'unreachable', UNREACHABLE);
+  }
   if (!response.ok) throw await failure(response);
   return response;
 }
@@ -64,8 +75,8 @@ export async function randomKey(): Promise<string> {
   return ((await (await call('/api/random', { cache: 'no-store' })).json()) as { key: string }).key;
 }
 
-export async function searchKey(prompt: string, seed?: number): Promise<string> {
-  return ((await (await postJson('/api/search', { prompt, seed })).json()) as { key: string }).key;
+export async function searchKey(prompt: string, bestOf = 1, seed?: number): Promise<string> {
+  return ((await (await postJson('/api/search', { prompt, seed, bestOf })).json()) as { key: string }).key;
 }
 
 export async function neighbourKey(key: string, by: number, stride: string, signal?: AbortSignal): Promise<string> {

@@ -154,6 +154,20 @@ describe('HTTP API', () => {
     });
   });
 
+  it('a best-of search is limited, and refused in words for a model that cannot score images', async () => {
+    const info = await (await routes.model.GET(new Request('http://localhost/api/model'))).json();
+    expect(info.bestOfMax).toBe(1); // tiny-sd15 has no image_encoder
+    const two = await errorOf(await routes.search.POST(json({ prompt: 'cat', seed: 7, bestOf: 2 })));
+    expect(two).toMatchObject({ status: 400, code: 'bad_request' });
+    expect(two.message).toMatch(/image_encoder/);
+    const many = await errorOf(await routes.search.POST(json({ prompt: 'cat', bestOf: 9 })));
+    expect(many).toMatchObject({ status: 400, message: '"bestOf" must be an integer from 1 to 8, got 9' });
+    const one = await routes.search.POST(json({ prompt: 'cat', seed: 7, bestOf: 1 }));
+    expect((await one.json()).key).toBe(
+      (await (await routes.search.POST(json({ prompt: 'cat', seed: 7 }))).json()).key,
+    );
+  });
+
   it('exports a .gen5 that imports back to the same key, bit-identical', async () => {
     const exported = await routes.export.POST(json({ key }));
     expect(exported.status).toBe(200);

@@ -99,10 +99,33 @@ describe('lob render / search / random', () => {
     expect(lob(['random', '--seed', '3', '--model', TINY_EMOJI]).stdout).toBe(`${emojiRandom}\n`);
   });
 
+  it('render --ep cuda without CUDA warns once, cleanly, and renders the same PNG on the CPU', () => {
+    const r = lob([
+      'render',
+      `@${join(tmp, 'key.txt')}`,
+      '-o',
+      join(tmp, 'cuda.png'),
+      '--model',
+      TINY_SD15,
+      '--ep',
+      'cuda',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(expectedSha);
+    expect(r.stderr).toMatch(/^lob: warning: execution provider cuda unavailable, falling back to cpu: /);
+    expect(r.stderr).not.toContain('[E:onnxruntime');
+    expect(r.stderr).not.toContain('\u001b['); // no coloured raw log line
+  });
+
   it('exit codes: 2 for a bad key or usage, 3 for a missing or corrupt model', () => {
     const bad = lob(['render', 'sd768-64x64-1.AAAA', '-o', join(tmp, 'c.png'), '--model', TINY_SD15]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^lob: bad key: .*payload characters/);
+    expect(bad.stderr).toMatch(/^lob: bad key: a key of profile sd768-64x64-1 needs \d+ payload characters/);
+    const junk = lob(['render', 'not-a-key', '-o', join(tmp, 'c.png'), '--model', TINY_SD15]);
+    expect(junk.code).toBe(2);
+    expect(junk.stderr).toMatch(
+      /^lob: bad key: "not-a-key" is not a key of any known profile: a key is .*"sd768-64x64-1\." and/,
+    );
     expect(lob(['render', 'x', '--model', TINY_SD15]).code).toBe(2); // -o missing
     expect(lob(['search', 'x', '--best-of', 'many', '--model', TINY_SD15]).code).toBe(2);
     const missing = lob(['random', '--model', join(tmp, 'nope')]);

@@ -1,0 +1,122 @@
+import type { ImportResult, ModelInfo } from './api.ts';
+
+/**
+ * The page's state as one value, changed only by `screen(state, action)`. Each field says what the reader sees, and
+ * the rules that keep them agreeing live here: the key box, the character count and the buttons follow the image on
+ * show, not a key still being rendered; the search box belongs to the search whose result is on show.
+ */
+
+/** The search form's fields. */
+export interface Query {
+  prompt: string;
+  /** Candidates to render and rank ("try N, keep the best"); 1 = the first. */
+  bestOf: number;
+}
+
+export interface Shown {
+  key: string;
+  url: string;
+}
+
+/** An action under way long enough to show progress (short ones never set this: no flicker). */
+export interface Pending {
+  label: string;
+  since: number;
+  /** The key being rendered, when known (the progress bar watches its steps). */
+  watch?: string;
+}
+
+/** How a key came to be opened: a search keeps its query, browsing keeps the last one, anything else clears it. */
+export type Via = 'search' | 'browse' | 'import' | 'open' | 'random';
+
+export interface Screen {
+  model: ModelInfo | null;
+  stride: string;
+  shown: Shown | null;
+  pending: Pending | null;
+  /** The key box: the key on show, or text the reader is typing or pasting. */
+  draft: string;
+  error: string | null;
+  notice: string | null;
+  verification: ImportResult | null;
+  query: Query;
+  /** The search whose result (or a neighbour of it) is on show: "Search again" repeats it. */
+  lastQuery: Query | null;
+}
+
+export type Action =
+  | { type: 'model'; model: ModelInfo }
+  | { type: 'stride'; stride: string }
+  | { type: 'pending'; pending: Pending }
+  | { type: 'started' }
+  | { type: 'shown'; key: string; url: string; via: Via; query?: Query; verification?: ImportResult }
+  | { type: 'failed'; message: string }
+  | { type: 'draft'; text: string }
+  | { type: 'query'; query: Query }
+  | { type: 'notice'; message: string | null };
+
+export const EMPTY_QUERY: Query = { prompt: '', bestOf: 1 };
+
+export const initialScreen: Screen = {
+  model: null,
+  stride: '',
+  shown: null,
+  pending: null,
+  draft: '',
+  error: null,
+  notice: null,
+  verification: null,
+  query: EMPTY_QUERY,
+  lastQuery: null,
+};
+
+export function screen(state: Screen, action: Action): Screen {
+  switch (action.type) {
+    case 'model':
+      return { ...state, model: action.model, stride: state.stride || action.model.strides[0]?.name || '' };
+    case 'stride':
+      return { ...state, stride: action.stride };
+    case 'started':
+      return { ...state, error: null, notice: null };
+    case 'pending':
+      return { ...state, pending: action.pending };
+    case 'shown': {
+      const keepsSearch = action.via === 'search' || action.via === 'browse';
+      const lastQuery =
+        action.via === 'search' ? (action.query ?? state.lastQuery) : keepsSearch ? state.lastQuery : null;
+      return {
+        ...state,
+        shown: { key: action.key, url: action.url },
+        pending: null,
+        draft: action.key,
+        error: null,
+        verification: action.verification ?? null,
+        query: keepsSearch ? state.query : { ...EMPTY_QUERY, bestOf: state.query.bestOf },
+        lastQuery,
+      };
+    }
+    case 'failed':
+      // The image on show and its key stay; the box keeps what the reader typed, to be corrected.
+      return { ...state, pending: null, error: action.message, notice: null };
+    case 'draft':
+      return { ...state, draft: action.text };
+    case 'query':
+      return { ...state, query: action.query };
+    case 'notice':
+      return { ...state, notice: action.message };
+  }
+}
+
+/** What the buttons may do: browsing and sharing need an image on show and nothing under way. */
+export function abilities(state: Screen): { browse: boolean; share: boolean } {
+  const browse = state.shown !== null && state.stride !== '';
+  return { browse, share: state.shown !== null && state.pending === null };
+}
+
+/** The line under the key box: it describes what the box holds. */
+export function characterCount(state: Screen): string {
+  const typed = state.draft.trim();
+  if (state.shown && typed === state.shown.key) return `${typed.length.toLocaleString('en')} characters`;
+  if (typed) return `${typed.length.toLocaleString('en')} characters typed (not opened yet)`;
+  return '\u00a0';
+}

@@ -26,3 +26,4 @@ export { QuantileCoding, type QuantileSpec } from './quantile.ts';
 export { randomKey } from './random.ts';
 export { createProfileRegistry, type ProfileRegistry, sdLobProfile } from './registry.ts';
 export type { DecodedKey, KeyInput, KeyValues } from './values.ts';
+export { MAX_WALK_FRAMES, walkKeys } from './walk.ts';

@@ -1,6 +1,6 @@
 import { BASE64_DIGITS, BASE64URL, BASE64URL_DIGITS, firstInvalid } from './alphabet.ts';
 import { KeyError } from './errors.ts';
-import type { Profile } from './profile.ts';
+import type { EditionJson, Profile } from './profile.ts';
 import type { ProfileRegistry } from './registry.ts';
 
 /** A key whose text is known to be well formed for its profile. */
@@ -48,6 +48,8 @@ export function parseKey(text: string, registry: ProfileRegistry): ParsedKey {
     throw new KeyError('profile', 0, `${id} keys are written bare, without the "${prefix}." in front`);
   const profile = registry.get(id, Number(versionText));
   if (profile === undefined) {
+    const edition = any.editions.find((e) => e.version === Number(versionText));
+    if (edition) throw editionError(id, edition, any, hyphen + 1);
     const versions = registry.profiles.filter((p) => p.id === id).map((p) => p.version);
     throw new KeyError(
       'version',
@@ -71,6 +73,18 @@ function notAKey(text: string, registry: ProfileRegistry, code: 'prefix' | 'prof
   );
   const looks = forms.length > 0 ? `: a key is ${forms.join(', or ')}` : '';
   return new KeyError(code, index, `${shown} is not a key of any known profile${looks}.`);
+}
+
+/** A key of an earlier edition: which model draws it and how to run that edition. */
+function editionError(id: string, edition: EditionJson, current: Profile, index: number): KeyError {
+  return new KeyError(
+    'version',
+    index,
+    `this is ${/^[aeiou]/i.test(id) ? 'an' : 'a'} ${id}-${edition.version} key (version at index ${index}): it names an image drawn by ${edition.model}, ` +
+      `and this library's model draws ${id}-${current.version} keys. Open it with that edition: in a clone of this ` +
+      `repository, \`git checkout ${edition.tag} && ONNXRUNTIME_NODE_INSTALL=skip npm ci\`, then ` +
+      '`npx lob render KEY -o out.png`',
+  );
 }
 
 /**

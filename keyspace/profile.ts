@@ -33,6 +33,15 @@ export interface ProfileJson {
   order?: KeyOrder;
   sections: SectionJson[];
   constants?: { section: string; index: number; value: number }[];
+  /** Earlier versions of this profile's keys and the model edition (a git tag of this repository) that draws them. */
+  editions?: EditionJson[];
+}
+
+/** An earlier key version: its keys name images of `model` (e.g. "emoji-ldm 2.0.1"), tagged `tag` in git. */
+export interface EditionJson {
+  version: number;
+  model: string;
+  tag: string;
 }
 
 export interface StepsSection {
@@ -76,6 +85,8 @@ export interface Profile {
   readonly chars: number;
   /** `<id>-<version>.` for prefixed profiles, '' for bare ones. */
   readonly prefix: string;
+  /** Earlier key versions and the editions that draw them, oldest first. */
+  readonly editions: readonly EditionJson[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -191,6 +202,7 @@ export function loadProfile(raw: unknown): Profile {
 
   const constantsRaw = raw.constants ?? [];
   need(Array.isArray(constantsRaw), '/constants', 'must be an array');
+  const editions = checkEditions(raw.editions ?? [], raw.version);
 
   const sectionsJson: SectionJson[] = [];
   const byKind = new Map<SectionKind, number>();
@@ -302,7 +314,24 @@ export function loadProfile(raw: unknown): Profile {
     bits,
     chars: bits / 6,
     prefix: text === 'bare-base64' ? '' : `${json.id}-${json.version}.`,
+    editions,
   };
+}
+
+function checkEditions(raw: unknown, version: number): EditionJson[] {
+  need(Array.isArray(raw), '/editions', 'must be an array');
+  return raw.map((e: unknown, i: number) => {
+    const path = `/editions/${i}`;
+    need(isObject(e), path, 'must be an object');
+    need(
+      isInt(e.version) && e.version >= 0 && e.version < version,
+      `${path}/version`,
+      `must be an integer below ${version}`,
+    );
+    need(typeof e.model === 'string' && e.model.length > 0, `${path}/model`, 'must be a non-empty string');
+    need(typeof e.tag === 'string' && /^[A-Za-z0-9._-]+$/.test(e.tag), `${path}/tag`, 'must be a git tag name');
+    return { version: e.version, model: e.model, tag: e.tag };
+  });
 }
 
 function specOf(sections: SectionJson[], s: ArraySection): CodingSpec {

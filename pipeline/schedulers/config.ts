@@ -38,6 +38,7 @@ const DEFAULT_SPACING: Record<string, TimestepSpacing> = {
   PNDMScheduler: 'leading',
   EulerDiscreteScheduler: 'linspace',
   LCMScheduler: 'leading',
+  DPMSolverMultistepScheduler: 'linspace',
 };
 
 function pick<T>(raw: Record<string, unknown>, key: string, fallback: T, check: (v: unknown) => boolean): T {

@@ -1,5 +1,6 @@
 import { parseSchedulerConfig, SchedulerConfigError } from './config.ts';
 import { createDdim } from './ddim.ts';
+import { createDpmSolver, dpmSolverOptions } from './dpmsolver.ts';
 import { createEuler } from './euler.ts';
 import { createLcm } from './lcm.ts';
 import { createPndm } from './pndm.ts';
@@ -13,6 +14,7 @@ export const SUPPORTED_SCHEDULERS = [
   'EulerDiscreteScheduler',
   'PNDMScheduler',
   'LCMScheduler',
+  'DPMSolverMultistepScheduler',
 ] as const;
 
 export interface SchedulerOptions {
@@ -32,6 +34,8 @@ export function createScheduler(
       return createDdim(config, steps);
     case 'EulerDiscreteScheduler':
       return createEuler(config, steps);
+    case 'DPMSolverMultistepScheduler':
+      return createDpmSolver(config, steps, dpmSolverOptions(raw));
     case 'PNDMScheduler':
       return createPndm(config, steps, raw.skip_prk_steps !== false);
     case 'LCMScheduler': {

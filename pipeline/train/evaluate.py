@@ -1,20 +1,30 @@
-"""Evaluates the model with PyTorch (same weights as the ONNX export) and draws the contact sheet.
+"""Evaluates an exported model folder the way a user meets it, and judges it with the evaluation-only pair (judge.py).
 
-R-precision (issue 4): 300 fixed captions drawn from the canonical training captions, 2 images each; a hit is the
-caption ranking in the top 10 of all canonical captions by cosine(image_embeds, text_embeds) of the shipped
-encoders. Reported for
-  - real: the Noto and Twemoji images of the caption (the ceiling),
-  - generated: rendered the way a key renders (4-bit quantile-coded prompt embedding, 4-bit coded standard-normal
-    initial latent from seeds 0 and 1, DDIM eta 0, CFG at the exported guidance, default steps),
-  - random keys: random codes for embedding and latent, scored against the same 300 captions (chance level), plus
-    "emoji-likeness": the share of images whose best caption cosine reaches the 10th percentile of real images'.
-Writes docs/model/metrics.json and docs/model/contact_sheet.png.
+Protocol (issue 11):
+  prompts    300 base emoji (no skin-tone variants), drawn with a fixed seed, stratified over the nine Unicode groups
+             (34 or 33 each); each prompt is the plain name a person types ('pizza', 'keycap: 7', 'flag: France')
+  generated  the real key path: searchKey(prompt, seed 0 and 1) then renderKey, in onnxruntime-node, 4-bit codes,
+             the folder's sampler, steps and guidance (scripts/eval-renders.ts); the PNG's pixels are judged
+  real       every training style and held-out OpenMoji picture of the same 300 emoji (the ceiling)
+  random     64 random keys (`lob random --seed 0..63`)
+  judge      R@10: the right name among the judge's top 10 of all 1,906 base emoji names
+  colour     hue histograms of coloured pixels, generated against the real pictures of the same emoji (histogram
+             intersection, 1 = same hues), with mismatched pairs as the baseline
+Writes OUT/metrics.json and OUT/contact_sheet.png (the ten everyday prompts and 32 standard ones x 2 seeds, 32 random
+keys), and prints the metrics.
+
+Usage: /usr/bin/python3 pipeline/train/evaluate.py --model models/emoji --out docs/model [--quick 100]
+       [--scheduler DDIM|Euler|DPM --steps 16 --guidance 6]  (a sweep point: --sweep-out FILE, no sheet)
 """
 import argparse
+import colorsys
 import json
 import os
 import random
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import torch
@@ -23,211 +33,247 @@ from PIL import Image, ImageDraw, ImageFont
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data as D  # noqa: E402
-import diffusion as DF  # noqa: E402
 import export as EX  # noqa: E402
-import keyspace_stats as KS  # noqa: E402
-import tokenizer as TK  # noqa: E402
-import train as TR  # noqa: E402
+import judge as J  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-OUT_DIR = os.path.join(ROOT, "docs", "model")
-N_CAPTIONS = 300
-TOP_K = 10
-SHEET_PROMPTS = ["grinning face", "red heart", "smiling face with sunglasses", "thumbs up", "pile of poo", "rocket",
-                 "pizza", "cat face", "fire", "star", "face with tears of joy", "ghost", "green apple", "blue circle",
-                 "dog face", "birthday cake", "sun", "snowflake", "banana", "crying face", "ok hand: dark skin tone",
-                 "rainbow", "car", "house", "skull", "alien", "tree", "cloud", "flag: japan", "soccer ball",
-                 "waving hand: medium skin tone", "happy smiley"]
+N_PROMPTS = 300
+PROMPT_SEED = 20261130
+N_RANDOM = 64
+EVERYDAY = ["red heart", "pizza", "rocket", "dog", "sun", "tree", "snowman", "keycap: 7", "flag: France",
+            "a cat wearing sunglasses"]
+STANDARD = ["grinning face", "red heart", "smiling face with sunglasses", "thumbs up", "pile of poo", "rocket",
+            "pizza", "cat face", "fire", "star", "face with tears of joy", "ghost", "green apple", "blue circle",
+            "dog face", "birthday cake", "sun", "snowflake", "banana", "crying face", "ok hand: dark skin tone",
+            "rainbow", "car", "house", "skull", "alien", "tree", "cloud", "flag: Japan", "soccer ball",
+            "waving hand: medium skin tone", "happy smiley"]
+SCHEDULERS = EX.SCHEDULER_CLASSES
 
 
-def std_normal_levels(bits=4):
-    """Decoded values of the latent section's codes: Q((c + 0.5) / 2^bits), Q the standard normal inverse CDF."""
-    p = (torch.arange(2 ** bits, dtype=torch.float64) + 0.5) / 2 ** bits
-    return torch.special.ndtri(p).float()
+def labels():
+    """Base emoji code -> its label as a person writes it ('flag: France')."""
+    return {code: e["label"] for code, e in D.load_emojibase().items()}
 
 
-def key_noise(seed, n_levels):
-    """Initial latent of a key: a 4-bit code per element, drawn from a seeded generator."""
-    g = torch.Generator().manual_seed(seed)
-    return n_levels[torch.randint(0, len(n_levels), (4, 16, 16), generator=g)]
-
-
-class Model:
-    def __init__(self, unet_ckpt):
-        self.ae, self.clip = TR.load_frozen()
-        self.unet = EX.load_unet(unet_ckpt)
-        self.tok = TK.Tokenizer.from_file(os.path.join(TR.TOKENIZER_DIR, "tokenizer.json"))
-        _, meta = D.load()
-        caps = sorted(set(TK.all_captions(meta)))
-        self.levels = torch.tensor(KS.code_levels(KS.quantile_table(self.states(caps))), dtype=torch.float32)
-        self.uncond = self.states([""])
-        self.n_levels = std_normal_levels()
-
-    @torch.no_grad()
-    def states(self, texts):
-        ids = torch.tensor([self.tok.encode(t) for t in texts], dtype=torch.int64)
-        return torch.cat([self.clip.text(ids[i:i + 512])[0] for i in range(0, len(texts), 512)])
-
-    @torch.no_grad()
-    def text_embeds(self, texts):
-        ids = torch.tensor([self.tok.encode(t) for t in texts], dtype=torch.int64)
-        return torch.cat([self.clip.text(ids[i:i + 512])[1] for i in range(0, len(texts), 512)])
-
-    @torch.no_grad()
-    def image_embeds(self, x):
-        return torch.cat([self.clip.image(x[i:i + 256]) for i in range(0, x.shape[0], 256)])
-
-    @torch.no_grad()
-    def render(self, emb, noise, steps, guidance, batch=64):
-        """emb [N,T,D] (already key-decoded), noise [N,4,16,16] -> images [N,3,64,64] in [-1,1]."""
-        out = []
-        for i in range(0, emb.shape[0], batch):
-            e, z = emb[i:i + batch], noise[i:i + batch]
-            lat = DF.ddim_sample(self.unet, e, self.uncond.expand(e.shape[0], -1, -1), z, steps, guidance)
-            out.append(self.ae.decode_norm(lat))
-        return torch.cat(out)
-
-    def key_embedding(self, texts):
-        return KS.quantize(self.states(texts), self.levels)
-
-    def random_key_embedding(self, n, seed):
-        return KS.random_codes(self.levels, n, torch.Generator().manual_seed(seed)).view(n, 16, 64)
-
-
-def r_precision(img_emb, truth, pool_emb):
-    """img_emb [N,E]; truth [N] index into the pool; hit if the true caption is among the TOP_K most similar."""
-    sims = img_emb @ pool_emb.t()
-    true = sims.gather(1, truth[:, None])
-    rank = (sims > true).sum(1)
-    return float((rank < TOP_K).float().mean()), sims.max(1).values
-
-
-def generated_r_precision(model, chosen, truth2, pool_emb, steps, guidance):
-    emb = model.key_embedding(chosen).repeat_interleave(2, 0)
-    noise = torch.stack([key_noise(s, model.n_levels) for _ in chosen for s in (0, 1)])
-    gen = model.render(emb, noise, steps, guidance)
-    return r_precision(model.image_embeds(gen), truth2, pool_emb)
-
-
-def sweep(unet_ckpt, settings, n_captions):
-    """Generated R-precision for each (steps, guidance): how the defaults were chosen."""
-    model = Model(unet_ckpt)
-    _, meta = D.load()
-    pool = sorted({m["canonical"] for m in meta})
-    pool_index = {c: i for i, c in enumerate(pool)}
-    pool_emb = model.text_embeds(pool)
-    chosen = random.Random(4).sample(pool, n_captions)
-    truth2 = torch.tensor([pool_index[c] for c in chosen for _ in range(2)])
+def choose_prompts(meta, n=N_PROMPTS, seed=PROMPT_SEED):
+    """[(concept, prompt, group)], stratified: n // 9 per group, the remainder to the first groups."""
+    by_group = {g: sorted({m["concept"] for m in meta if m["category"] == g}) for g in J.GROUPS}
+    label = labels()
+    rnd = random.Random(seed)
     out = []
-    for steps, g in settings:
-        rp, _ = generated_r_precision(model, chosen, truth2, pool_emb, steps, g)
-        out.append({"steps": steps, "guidance_scale": g, "generated_r_precision": rp, "captions": n_captions})
-        print(json.dumps(out[-1]), flush=True)
+    for i, g in enumerate(J.GROUPS):
+        k = n // len(J.GROUPS) + (1 if i < n % len(J.GROUPS) else 0)
+        for c in rnd.sample(by_group[g], k):
+            out.append((c, label.get(D.strip_fe0f(c), c), g))
     return out
 
 
-def evaluate(unet_ckpt, steps, guidance, n_captions=N_CAPTIONS):
-    torch.manual_seed(0)
-    model = Model(unet_ckpt)
-    images, meta = D.load()
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-    pool = sorted({m["canonical"] for m in meta})
-    pool_index = {c: i for i, c in enumerate(pool)}
-    pool_emb = model.text_embeds(pool)
-    chosen = random.Random(4).sample(pool, n_captions)
-    truth2 = torch.tensor([pool_index[c] for c in chosen for _ in range(2)])
+def model_variant(model, scheduler, steps, guidance, tmp):
+    """A copy of the model folder (ONNX files linked) with another sampler, step count or guidance."""
+    if scheduler is None and steps is None and guidance is None:
+        return model
+    dst = os.path.join(tmp, "model")
+    shutil.copytree(model, dst, copy_function=os.link)
+    if scheduler:
+        path = os.path.join(dst, "scheduler", "scheduler_config.json")
+        with open(path) as f:
+            cfg = json.load(f)
+        for k in ("algorithm_type", "solver_order", "solver_type", "lower_order_final", "final_sigmas_type"):
+            cfg.pop(k, None)
+        cfg.update(SCHEDULERS[scheduler])
+        os.unlink(path)
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+    if steps or guidance:
+        path = os.path.join(dst, "model_index.json")
+        with open(path) as f:
+            idx = json.load(f)
+        idx["lob"].update({k: v for k, v in (("default_steps", steps), ("guidance_scale", guidance)) if v})
+        os.unlink(path)
+        with open(path, "w") as f:
+            json.dump(idx, f)
+    return dst
 
-    by_caption = {}
-    for i, m in enumerate(meta):
-        by_caption.setdefault(m["canonical"], []).append(i)
-    real_idx = [by_caption[c][k % len(by_caption[c])] for c in chosen for k in range(2)]
-    real_rp, real_best = r_precision(model.image_embeds(x[real_idx]), truth2, pool_emb)
 
-    gen_rp, gen_best = generated_r_precision(model, chosen, truth2, pool_emb, steps, guidance)
+def render(model, prompts, seeds, n_random, out):
+    """scripts/eval-renders.ts: returns (generated uint8 [P*S,64,64,3], rows, random uint8 [R,64,64,3], info)."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "prompts.json"), "w") as f:
+        json.dump(prompts, f)
+    cmd = ["npx", "tsx", "scripts/eval-renders.ts", "--model", model, "--prompts", os.path.join(out, "prompts.json"),
+           "--seeds", ",".join(map(str, seeds)), "--random", str(n_random), "--out", out]
+    res = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+    info = json.loads(res.stdout.strip().splitlines()[-1])
 
-    n_rand = 2 * n_captions
-    rnd_emb = model.random_key_embedding(n_rand, 99)
-    rnd_noise = torch.stack([key_noise(1000 + i, model.n_levels) for i in range(n_rand)])
-    rnd = model.render(rnd_emb, rnd_noise, steps, guidance)
-    rnd_rp, rnd_best = r_precision(model.image_embeds(rnd), truth2, pool_emb)
+    def read(name):
+        return np.fromfile(os.path.join(out, f"{name}.rgb"), dtype=np.uint8).reshape(-1, 64, 64, 3)
+    with open(os.path.join(out, "generated.json")) as f:
+        rows = json.load(f)
+    return read("generated"), rows, read("random"), info
 
-    threshold = float(torch.quantile(real_best, 0.10))
+
+COLOUR_BINS = 18
+
+
+def hue_hist(rgb):
+    """Normalised hue histogram of the coloured pixels (saturation and value above 0.25), or None if grey."""
+    a = rgb.reshape(-1, 3).astype(np.float32) / 255
+    mx, mn = a.max(1), a.min(1)
+    sat = np.where(mx > 0, (mx - mn) / np.maximum(mx, 1e-6), 0)
+    keep = (sat > 0.25) & (mx > 0.25)
+    if keep.sum() < 40:
+        return None
+    hues = np.array([colorsys.rgb_to_hsv(*p)[0] for p in a[keep][::4]])
+    h, _ = np.histogram(hues, bins=COLOUR_BINS, range=(0, 1))
+    return h / h.sum()
+
+
+def colour_report(gen, gen_concepts, real, real_concepts):
+    """Mean histogram intersection of each generated picture with the real pictures of its emoji, against a
+    shuffled pairing (the same generated pictures with another emoji's real hues)."""
+    ref = {}
+    for img, c in zip(real, real_concepts):
+        h = hue_hist(img)
+        if h is not None:
+            ref.setdefault(c, []).append(h)
+    ref = {c: np.mean(v, 0) for c, v in ref.items()}
+    concepts = sorted(ref)
+    rnd = random.Random(5)
+    matched, shuffled = [], []
+    for img, c in zip(gen, gen_concepts):
+        h = hue_hist(img)
+        if c not in ref:
+            continue
+        if h is None:
+            matched.append(0.0)
+            shuffled.append(0.0)
+            continue
+        other = rnd.choice([o for o in concepts if o != c])
+        matched.append(float(np.minimum(h, ref[c]).sum()))
+        shuffled.append(float(np.minimum(h, ref[other]).sum()))
+    return {"hue_intersection": float(np.mean(matched)), "hue_intersection_shuffled": float(np.mean(shuffled)),
+            "images": len(matched)}
+
+
+def judge_scores(judge, tok, names, images):
+    img = J.embed_images(judge, J.to_tensor(images))
+    return img, J.embed_names(judge, tok, names)
+
+
+def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidance=None, sheet=True):
+    torch.set_num_threads(2)
+    judge, _ = J.load()
+    tok = J.tokenizer()
+    x_all, meta_all = J.load_all()
+    concepts, names, groups = J.name_table(meta_all)
+    index = {c: i for i, c in enumerate(concepts)}
+    chosen = choose_prompts(meta_all, N_PROMPTS)[:: max(1, N_PROMPTS // n_prompts)][:n_prompts]
+    with tempfile.TemporaryDirectory() as tmp:
+        variant = model_variant(model, scheduler, steps, guidance, tmp)
+        gen, rows, rnd_imgs, info = render(variant, [p for _, p, _ in chosen], [0, 1], N_RANDOM,
+                                           os.path.join(tmp, "renders"))
+    gen_truth = torch.tensor([index[c] for c, _, _ in chosen for _ in (0, 1)])
+    gen_groups = [g for _, _, g in chosen for _ in (0, 1)]
+    img, txt = judge_scores(judge, tok, names, gen)
+    gen_hit = (J.ranks(img, txt, gen_truth) < J.TOP_K).float()
+
+    chosen_set = {c for c, _, _ in chosen}
+    real_idx = [i for i, m in enumerate(meta_all) if m["concept"] in chosen_set and m["unified"] == m["concept"]]
+    real_truth = torch.tensor([index[meta_all[i]["concept"]] for i in real_idx])
+    rimg, _ = judge_scores(judge, tok, names, x_all[real_idx])
+    real_hit = (J.ranks(rimg, txt, real_truth) < J.TOP_K).float()
+
+    rand_img, _ = judge_scores(judge, tok, names, rnd_imgs)
+    rand_truth = torch.tensor([index[chosen[i % len(chosen)][0]] for i in range(len(rnd_imgs))])
+    rand_hit = (J.ranks(rand_img, txt, rand_truth) < J.TOP_K).float()
+    best = (rand_img @ txt.t()).argmax(1).tolist()
+    rand_groups = {}
+    for b in best:
+        rand_groups[groups[b]] = rand_groups.get(groups[b], 0) + 1
+
+    def share(hit, sel):
+        sel = torch.tensor(sel)
+        return float(hit[sel].mean()) if sel.any() else None
+
+    per_group = {}
+    for g in J.GROUPS:
+        r = share(real_hit, [meta_all[i]["category"] == g for i in real_idx])
+        q = share(gen_hit, [gg == g for gg in gen_groups])
+        per_group[g] = {"real": r, "generated": q, "of_ceiling": q / r if r else None}
+    per_style = {s: share(real_hit, [meta_all[i]["set"] == s for i in real_idx])
+                 for s in sorted({meta_all[i]["set"] for i in real_idx})}
+    real_r, gen_r = float(real_hit.mean()), float(gen_hit.mean())
     metrics = {
-        "protocol": f"{n_captions} canonical captions x 2 images, top-{TOP_K} of {len(pool)} canonical captions",
-        "steps": steps, "guidance_scale": guidance,
-        "r_precision": {"real": real_rp, "generated": gen_rp, "random_keys": rnd_rp,
-                        "generated_over_real": gen_rp / real_rp if real_rp else None},
-        "best_caption_cosine_mean": {"real": float(real_best.mean()), "generated": float(gen_best.mean()),
-                                     "random_keys": float(rnd_best.mean())},
-        "emoji_likeness": {"threshold_real_p10": threshold,
-                           "generated": float((gen_best >= threshold).float().mean()),
-                           "random_keys": float((rnd_best >= threshold).float().mean())},
+        "model": model, "sampler": scheduler or "shipped", "steps": steps, "guidance": guidance,
+        "prompts": len(chosen), "seeds": [0, 1], "names": len(names), "top_k": J.TOP_K,
+        "median_ms_per_image": info["medianMs"],
+        "real": {"r_at_10": real_r, "images": len(real_idx), "per_style": per_style},
+        "generated": {"r_at_10": gen_r, "of_ceiling": gen_r / real_r, "images": len(gen)},
+        "random_keys": {"r_at_10": float(rand_hit.mean()), "images": len(rnd_imgs),
+                        "best_group_counts": rand_groups, "groups_spanned": len(rand_groups),
+                        "largest_group_share": max(rand_groups.values()) / len(rnd_imgs)},
+        "per_group": per_group,
+        "colour": colour_report(gen, [c for c, _, _ in chosen for _ in (0, 1)], x_all[real_idx],
+                                [meta_all[i]["concept"] for i in real_idx]),
+        "failures": [{"prompt": rows[i]["prompt"], "seed": rows[i]["seed"], "judge_top1": names[int((img[i] @ txt.t()).argmax())]}
+                     for i in range(len(rows)) if not gen_hit[i]][:60],
     }
-    sheet(model, steps, guidance, os.path.join(OUT_DIR, "contact_sheet.png"))
+    os.makedirs(out, exist_ok=True)
+    if sheet:
+        contact_sheet(model, os.path.join(out, "contact_sheet.png"))
     return metrics
 
 
-def to_pil(img, scale=2):
-    a = ((img.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
-    return Image.fromarray(a).resize((64 * scale, 64 * scale), Image.NEAREST)
-
-
-def sheet(model, steps, guidance, path):
-    """32 prompts x 2 seeds (key path) and 32 random keys, each labelled."""
-    emb = model.key_embedding(SHEET_PROMPTS).repeat_interleave(2, 0)
-    noise = torch.stack([key_noise(s, model.n_levels) for _ in SHEET_PROMPTS for s in (0, 1)])
-    gen = model.render(emb, noise, steps, guidance)
-    rnd = model.render(model.random_key_embedding(32, 7),
-                       torch.stack([key_noise(2000 + i, model.n_levels) for i in range(32)]), steps, guidance)
+def contact_sheet(model, path):
+    """The ten everyday prompts and the 32 standard ones, seeds 0 and 1, and 32 random keys, each labelled."""
+    prompts = EVERYDAY + STANDARD
+    with tempfile.TemporaryDirectory() as tmp:
+        gen, _, rnd, _ = render(model, prompts, [0, 1], 32, tmp)
     font = ImageFont.load_default()
-    cell_w, cell_h, label_h = 272, 128, 16
-    cols = 4
-    rows_p = (len(SHEET_PROMPTS) + cols - 1) // cols
-    rows_r = 4
-    title_h = 20
+    cols, cell_w, cell_h, label_h, title_h = 4, 272, 128, 16, 20
+    rows_p = (len(prompts) + cols - 1) // cols
     W = cols * cell_w
-    H = title_h + rows_p * (cell_h + label_h) + title_h + rows_r * (cell_h + label_h)
+    H = title_h + rows_p * (cell_h + label_h) + title_h + 4 * (cell_h + label_h)
     canvas = Image.new("RGB", (W, H), (255, 255, 255))
     d = ImageDraw.Draw(canvas)
-    d.text((4, 4), f"prompts (key path, seeds 0 and 1), {steps} DDIM steps, guidance {guidance}", fill=(0, 0, 0),
-           font=font)
-    for i, p in enumerate(SHEET_PROMPTS):
+    big = lambda a: Image.fromarray(a).resize((128, 128), Image.NEAREST)  # noqa: E731
+    d.text((4, 4), "lob search PROMPT --seed 0 / --seed 1, then lob render (first 10: the everyday prompts)",
+           fill=(0, 0, 0), font=font)
+    for i, p in enumerate(prompts):
         r, c = divmod(i, cols)
         x0, y0 = c * cell_w, title_h + r * (cell_h + label_h)
-        canvas.paste(to_pil(gen[2 * i]), (x0 + 4, y0))
-        canvas.paste(to_pil(gen[2 * i + 1]), (x0 + 4 + 128 + 4, y0))
+        canvas.paste(big(gen[2 * i]), (x0 + 4, y0))
+        canvas.paste(big(gen[2 * i + 1]), (x0 + 4 + 128 + 4, y0))
         d.text((x0 + 4, y0 + cell_h + 2), p[:40], fill=(0, 0, 0), font=font)
     y_r = title_h + rows_p * (cell_h + label_h)
-    d.text((4, y_r + 4), "random keys (random codes for embedding and latent)", fill=(0, 0, 0), font=font)
+    d.text((4, y_r + 4), "lob random --seed 0..31", fill=(0, 0, 0), font=font)
     for i in range(32):
         r, c = divmod(i, 8)
         x0, y0 = c * (W // 8), y_r + title_h + r * (cell_h + label_h)
-        canvas.paste(to_pil(rnd[i]), (x0 + 2, y0))
-        d.text((x0 + 2, y0 + cell_h + 2), f"random key {i}", fill=(0, 0, 0), font=font)
+        canvas.paste(big(rnd[i]), (x0 + 2, y0))
+        d.text((x0 + 2, y0 + cell_h + 2), f"random --seed {i}", fill=(0, 0, 0), font=font)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     canvas.save(path)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--unet", default=os.path.join(TR.RUNS, "unet.pt"))
-    ap.add_argument("--steps", type=int, default=16)
-    ap.add_argument("--guidance", type=float, default=6.0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--captions", type=int, default=N_CAPTIONS)
-    ap.add_argument("--out", default=os.path.join(OUT_DIR, "metrics.json"))
-    ap.add_argument("--sweep", help="steps:guidance pairs, e.g. 16:2,16:4 -> writes docs/model/sweep.json only")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    if args.sweep:
-        pairs = [(int(a), float(b)) for a, b in (p.split(":") for p in args.sweep.split(","))]
-        with open(os.path.join(OUT_DIR, "sweep.json"), "w") as f:
-            json.dump(sweep(args.unet, pairs, args.captions), f, indent=1)
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "emoji"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "model"))
+    ap.add_argument("--quick", type=int, default=N_PROMPTS, help="evaluate every k-th prompt down to this many")
+    ap.add_argument("--scheduler", choices=sorted(SCHEDULERS))
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--guidance", type=float)
+    ap.add_argument("--sweep-out", help="append this point's metrics to a JSON list (no contact sheet)")
+    a = ap.parse_args()
+    m = evaluate(a.model, a.out, a.quick, a.scheduler, a.steps, a.guidance, sheet=not a.sweep_out)
+    if a.sweep_out:
+        points = json.load(open(a.sweep_out)) if os.path.exists(a.sweep_out) else []
+        points.append(m)
+        with open(a.sweep_out, "w") as f:
+            json.dump(points, f, indent=1)
+    else:
+        with open(os.path.join(a.out, "metrics.json"), "w") as f:
+            json.dump(m, f, indent=1)
             f.write("\n")
-        sys.exit(0)
-    m = evaluate(args.unet, args.steps, args.guidance, args.captions)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(m, f, indent=1)
-        f.write("\n")
-    print(json.dumps(m, indent=1))
+    print(json.dumps({k: m[k] for k in ("real", "generated", "random_keys", "per_group", "colour")}, indent=1))

@@ -132,6 +132,18 @@ def write_json(path, obj):
         f.write("\n")
 
 
+# earlier key versions of the "emoji" profile and the tagged edition that draws each (keys name images of one edition)
+EDITIONS = [{"version": 1, "model": "emoji-ldm 1.0.0", "tag": "emoji-ldm-1.0.0"},
+            {"version": 2, "model": "emoji-ldm 2.0.1", "tag": "emoji-ldm-2.0.1"}]
+# the samplers export can write (evaluate.py --scheduler sweeps the same ones)
+SCHEDULER_CLASSES = {
+    "DDIM": {"_class_name": "DDIMScheduler"},
+    "DPM": {"_class_name": "DPMSolverMultistepScheduler", "algorithm_type": "dpmsolver++", "solver_order": 2,
+            "solver_type": "midpoint", "lower_order_final": True, "final_sigmas_type": "zero"},
+    "Euler": {"_class_name": "EulerDiscreteScheduler"},
+}
+
+
 def keyspace_profile(states, version):
     table = KS.quantile_table(states)
     span = table[:, -1] - table[:, 0]
@@ -153,10 +165,11 @@ def keyspace_profile(states, version):
              "coding": {"type": "quantile", "bits": 4, "distribution": {"type": "standard-normal"}}},
         ],
         "constants": constants,
+        "editions": [e for e in EDITIONS if e["version"] < int(version)],
     }
 
 
-def export(out, unet_ckpt, version, steps, guidance, key_version):
+def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDIM"):
     torch.manual_seed(0)
     ae, clip = TR.load_frozen()
     unet = load_unet(unet_ckpt)
@@ -208,7 +221,7 @@ def export(out, unet_ckpt, version, steps, guidance, key_version):
                 "image_size": 64},
     })
     write_json(os.path.join(out, "scheduler", "scheduler_config.json"), {
-        "_class_name": "DDIMScheduler",
+        **SCHEDULER_CLASSES[scheduler],
         "_diffusers_version": "0.30.0",
         "num_train_timesteps": DF.NUM_TRAIN_TIMESTEPS,
         "beta_start": DF.BETA_START,
@@ -290,9 +303,10 @@ if __name__ == "__main__":
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--guidance", type=float, default=6.0)
     ap.add_argument("--key-version", type=int, default=1)
+    ap.add_argument("--scheduler", choices=sorted(SCHEDULER_CLASSES), default="DDIM")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    export(args.out, args.unet, args.version, args.steps, args.guidance, args.key_version)
+    export(args.out, args.unet, args.version, args.steps, args.guidance, args.key_version, args.scheduler)
     total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(args.out) for fn in fns
                 if fn.endswith(".onnx"))
     print(f"exported to {args.out}: ONNX total {total / 1e6:.2f} MB")

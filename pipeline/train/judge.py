@@ -12,7 +12,7 @@ training) included. It ranks the names of all base emoji (no skin-tone variants:
                is still its base name); augmentation: shifts, rescaling, and half the time the picture as the
                model's own autoencoder returns it (the artefacts of decoded images, not the UNet's)
 
-Usage: /usr/bin/python3 pipeline/train/judge.py train [--minutes 20]   -> runs/judge.pt, then pipeline/train/judge.pt
+Usage: /usr/bin/python3 pipeline/train/judge.py train [--steps 1500]   -> runs/judge.pt (resumable), then pipeline/train/judge.pt
        /usr/bin/python3 pipeline/train/judge.py real                   -> R@10 of real images per style and group
 """
 import argparse
@@ -171,7 +171,15 @@ def real_report(judge, tok, x, meta, concepts, names):
     return out
 
 
-def train(minutes, batch=256, lr=2e-3):
+def cosine_lr(base, frac, warm=0.03, floor=0.02):
+    if frac < warm:
+        return base * (0.1 + 0.9 * frac / warm)
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * (frac - warm) / (1 - warm))))
+
+
+def train(steps, batch=256, lr=2e-3):
+    """`steps` optimiser steps (counted, not timed: the machine is shared), checkpointed every 100 to runs/judge.pt
+    and resumed from there."""
     torch.manual_seed(7)
     tok = tokenizer()
     x_u8, meta = load_all()
@@ -185,15 +193,20 @@ def train(minutes, batch=256, lr=2e-3):
     ids = torch.tensor([tok.encode(n) for n in names], dtype=torch.int64)
     judge = Judge(len(tok.vocab))
     opt = torch.optim.AdamW(judge.parameters(), lr=lr, weight_decay=0.05)
-    bud = TR.Budget(minutes)
-    g = torch.Generator().manual_seed(11)
-    rnd = random.Random(13)
+    ckpt = os.path.join(RUNS, "judge.pt")
     step = 0
+    if os.path.exists(ckpt):
+        ck = torch.load(ckpt)
+        judge.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        TR.log(f"judge: resumed at step {step}")
+    g = torch.Generator().manual_seed(11 + step)
+    rnd = random.Random(13 + step)
     TR.log(f"judge: {len(concepts)} names, {len(meta)} images, {sum(p.numel() for p in judge.parameters())} params")
-    while bud.tick():
+    while step < steps:
         judge.train()
         for pg in opt.param_groups:
-            pg["lr"] = bud.lr(lr)
+            pg["lr"] = cosine_lr(lr, step / steps)
         cls = torch.randint(0, len(concepts), (batch,), generator=g)
         idx = torch.tensor([rnd.choice(by_concept[c]) for c in cls.tolist()])
         use_ae = torch.rand(batch, generator=g) < 0.5
@@ -210,11 +223,13 @@ def train(minutes, batch=256, lr=2e-3):
         step += 1
         if step % 50 == 0:
             acc = (logits.argmax(1) == cls).float().mean().item()
-            TR.log(f"judge step {step} loss {loss.item():.3f} top1 {acc:.2f} {bud.elapsed / 60:.1f}/{minutes} min")
+            TR.log(f"judge step {step}/{steps} loss {loss.item():.3f} top1 {acc:.2f}")
+        if step % 100 == 0:
+            TR.save_ckpt("judge", {"model": judge.state_dict(), "opt": opt.state_dict(), "step": step})
     rep = real_report(judge, tok, x_u8, meta, concepts, names)
     TR.log(f"judge: done, {step} steps, real R@10 {json.dumps(rep)}")
     state = {k: v.half() if v.is_floating_point() else v for k, v in judge.state_dict().items()}
-    torch.save({"model": state, "vocab": len(tok.vocab), "steps": step, "minutes": minutes, "names": names,
+    torch.save({"model": state, "vocab": len(tok.vocab), "steps": step, "batch": batch, "names": names,
                 "concepts": concepts, "real": rep}, WEIGHTS)
     return rep
 
@@ -229,12 +244,12 @@ def load():
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["train", "real"])
-    ap.add_argument("--minutes", type=float, default=20)
+    ap.add_argument("--steps", type=int, default=1500)
     a = ap.parse_args()
     torch.set_num_threads(2)
     os.makedirs(RUNS, exist_ok=True)
     if a.what == "train":
-        train(a.minutes)
+        train(a.steps)
     else:
         judge, ck = load()
         x, meta = load_all()

@@ -47,12 +47,15 @@ async function rasteriseSet(name, outDir) {
   for (let i = 0; i < names.length; i += batch) {
     const chunk = names.slice(i, i + batch);
     const rendered = await Promise.all(chunk.map((n) => rasterise(svgOf(set, set.icons[n]))));
-    rendered.forEach((buf, j) => buf.copy(pixels, (i + j) * SIZE * SIZE * 3));
+    for (const [j, buf] of rendered.entries()) buf.copy(pixels, (i + j) * SIZE * SIZE * 3);
   }
   writeFileSync(join(outDir, `${name}.rgb`), pixels);
   const icons = names.map((n) => ({ name: n, hex: hexOf.get(n) ?? null }));
   const meta = { set: name, version: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version };
-  writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ ...meta, license: info.license, author: info.author, icons }));
+  writeFileSync(
+    join(outDir, `${name}.json`),
+    JSON.stringify({ ...meta, license: info.license, author: info.author, icons }),
+  );
   return names.length;
 }
 

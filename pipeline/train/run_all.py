@@ -1,11 +1,16 @@
-"""One command: rebuild the dataset, train every stage, export, evaluate, time, write the model card.
+"""One command: rebuild the dataset, train every stage, export, evaluate, write the model card.
 
 Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 9 --unet-min 58
-       --decoder-min 6 --more-min 55]
-       [--version 2.0.1 --key-version 2] [--steps 16] [--guidance 6]
+       --decoder-min 6 --more-min 55 --unet3-min 900] [--version 3.0.0 --key-version 3] [--steps 16]
+       [--guidance 6] [--scheduler DDIM]
+
+The stages are time-budgeted and checkpointed in runs/ (every 3 minutes), so after an interruption (a session that
+ends, a reboot) the same command with --resume continues where it stopped; a finished stage is skipped. Model 3's
+stage (unet3) runs for --unet3-min minutes of training in all, across as many sessions as that takes. On a machine
+that has lost runs/, `from_shipped.py` rebuilds the checkpoints from the shipped ONNX files and unet3 continues from
+the shipped UNet (`train.py --stage unet3 --unet3-from shipped_unet`).
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -30,22 +35,22 @@ if __name__ == "__main__":
     ap.add_argument("--unet-min", default="58")
     ap.add_argument("--decoder-min", default="6")
     ap.add_argument("--more-min", default="55", help="the UNet's second phase (train.py --stage unet-more)")
-    ap.add_argument("--version", default="2.0.1")
-    ap.add_argument("--key-version", default="2", help="the keyspace profile version: bump it with new weights")
+    ap.add_argument("--unet3-min", default="900", help="model 3's phase (train.py --stage unet3)")
+    ap.add_argument("--judge-steps", default="1500", help="the evaluation-only judge (judge.py)")
+    ap.add_argument("--version", default="3.0.0")
+    ap.add_argument("--key-version", default="3", help="the keyspace profile version: bump it with new weights")
     ap.add_argument("--steps", default="16")
     ap.add_argument("--guidance", default="6")
+    ap.add_argument("--scheduler", default="DDIM", choices=["DDIM", "DPM", "Euler"])
     a = ap.parse_args()
+    resume = ["--resume"] if a.resume else []
     run(PY, os.path.join(HERE, "data.py"), *([] if a.resume else ["--force"]))
     run(PY, os.path.join(HERE, "train.py"), "--stage", "all", "--vae-min", a.vae_min, "--clip-min", a.clip_min,
-        "--unet-min", a.unet_min, "--decoder-min", a.decoder_min, "--more-min", a.more_min,
-        *(["--resume"] if a.resume else []))
-    unet = os.path.join(RUNS, "unet_more.pt" if float(a.more_min) > 0 else "unet.pt")
-    run(PY, os.path.join(HERE, "export.py"), "--unet", unet, "--version", a.version, "--key-version",
-        a.key_version, "--steps", a.steps, "--guidance", a.guidance)
-    run(PY, os.path.join(HERE, "evaluate.py"), "--unet", unet, "--steps", a.steps, "--guidance", a.guidance)
-    speed = subprocess.run(["node", os.path.join(HERE, "bench_speed.mjs"), "models/emoji", a.steps], cwd=ROOT,
-                           check=True, capture_output=True, text=True).stdout.strip()
-    with open(os.path.join(ROOT, "docs", "model", "speed.json"), "w") as f:
-        json.dump(json.loads(speed), f, indent=1)
-        f.write("\n")
-    run(PY, os.path.join(HERE, "write_card.py"), "--unet", unet)
+        "--unet-min", a.unet_min, "--decoder-min", a.decoder_min, "--more-min", a.more_min, *resume)
+    run(PY, os.path.join(HERE, "train.py"), "--stage", "unet3", "--unet3-min", a.unet3_min, *resume)
+    if not os.path.exists(os.path.join(HERE, "judge.pt")):
+        run(PY, os.path.join(HERE, "judge.py"), "train", "--steps", a.judge_steps)
+    run(PY, os.path.join(HERE, "export.py"), "--unet", os.path.join(RUNS, "unet3.pt"), "--version", a.version,
+        "--key-version", a.key_version, "--steps", a.steps, "--guidance", a.guidance, "--scheduler", a.scheduler)
+    run(PY, os.path.join(HERE, "evaluate.py"), "--model", os.path.join(ROOT, "models", "emoji"))
+    run(PY, os.path.join(HERE, "write_card.py"), "--unet", os.path.join(RUNS, "unet3.pt"))

@@ -5,7 +5,9 @@ import {
   decodeKey,
   encodeKey,
   KeyError,
+  loadProfile,
   type Profile,
+  ProfileError,
   parseKey,
   randomKey,
 } from '../../keyspace/index.ts';
@@ -107,6 +109,36 @@ describe('malformed keys', () => {
   it('a key of another version says which versions exist', () => {
     const err = keyError(() => parseKey(`synth-2.${good.slice(8)}`, registry));
     expect(err.message).toContain('profile "synth" has no version 2 at index 6 (known: 1;');
+  });
+
+  it('a key of an earlier edition names the edition that draws it and how to run it', () => {
+    const v3 = loadProfile({
+      ...synth.json,
+      version: 3,
+      editions: [{ version: 2, model: 'synth-ldm 2.0.1', tag: 'synth-ldm-2.0.1' }],
+    });
+    const err = keyError(() => parseKey(`synth-2.${good.slice(8)}`, createProfileRegistry([v3])));
+    expect(err.code).toBe('version');
+    expect(err.index).toBe(6);
+    expect(err.message).toContain('this is a synth-2 key');
+    expect(err.message).toContain('drawn by synth-ldm 2.0.1');
+    expect(err.message).toContain('git checkout synth-ldm-2.0.1');
+    expect(err.message).toContain('npx lob render KEY');
+    // a version no edition names still lists the known versions
+    expect(keyError(() => parseKey(`synth-1.${good.slice(8)}`, createProfileRegistry([v3]))).message).toContain(
+      'has no version 1',
+    );
+  });
+
+  it('editions must be earlier versions with a model and a git tag', () => {
+    for (const editions of [
+      [{ version: 3, model: 'm', tag: 't' }],
+      [{ version: 1, model: '', tag: 't' }],
+      [{ version: 1, model: 'm', tag: 'a tag' }],
+      {},
+    ]) {
+      expect(() => loadProfile({ ...synth.json, version: 3, editions })).toThrow(ProfileError);
+    }
   });
 
   for (const [label, text, code, index] of cases) {

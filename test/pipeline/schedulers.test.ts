@@ -139,10 +139,78 @@ describe('step math', () => {
   });
 });
 
+describe('DPM-Solver++ 2M (DPMSolverMultistepScheduler)', () => {
+  const dpm = (extra: Record<string, unknown>, steps: number) =>
+    createScheduler(
+      { ...SD, _class_name: 'DPMSolverMultistepScheduler', prediction_type: 'v_prediction', ...extra },
+      steps,
+    );
+  const ac = alphasCumprod(parseSchedulerConfig(SD));
+  /** Drives a sampler with `model(x, t)` from `x` and returns the final sample. */
+  const sample = (s: ReturnType<typeof dpm>, x: Float32Array, model: (x: Float32Array, t: number) => Float32Array) => {
+    let cur = x.map((v) => v * s.initNoiseSigma);
+    s.timesteps.forEach((t, i) => {
+      cur = s.step(model(s.scaleModelInput(cur, i), t), i, cur);
+    });
+    return cur;
+  };
+
+  it("timesteps: 'trailing' as DDIM's; 'linspace' (its default) and 'leading' split steps + 1 points", () => {
+    expect(dpm({ timestep_spacing: 'trailing' }, 4).timesteps).toEqual([999, 749, 499, 249]);
+    expect(dpm({}, 4).timesteps).toEqual([999, 749, 500, 250]);
+    expect(dpm({ timestep_spacing: 'leading', steps_offset: 1 }, 4).timesteps).toEqual([801, 601, 401, 201]);
+    expect(dpm({}, 4).initNoiseSigma).toBe(1);
+  });
+
+  it('order 1 ending at sigma_min is DDIM (set_alpha_to_one false) step for step, as the DPM-Solver paper shows', () => {
+    const model = (x: Float32Array, t: number) => x.map((v, i) => 0.6 * v - 0.2 + 0.1 * Math.sin(i + t / 100));
+    const x = Float32Array.from({ length: 8 }, (_, i) => Math.cos(i * 1.7));
+    const trailing = { timestep_spacing: 'trailing', set_alpha_to_one: false };
+    const ddim = createScheduler(
+      { ...SD, ...trailing, _class_name: 'DDIMScheduler', prediction_type: 'v_prediction' },
+      8,
+    );
+    const one = dpm({ ...trailing, solver_order: 1, final_sigmas_type: 'sigma_min' }, 8);
+    const a = sample(ddim, x, model);
+    const b = sample(one, x, model);
+    for (let i = 0; i < x.length; i++) expect(b[i]).toBeCloseTo(a[i], 4);
+  });
+
+  it('with an exact denoiser (all data at x0) both orders land on x0, and order 2 differs from order 1 otherwise', () => {
+    const x0 = Float32Array.from([0.5, -1.25, 2, 0]);
+    const exact = (x: Float32Array, t: number) =>
+      x.map((v, i) => {
+        const eps = (v - Math.sqrt(ac[t]) * x0[i]) / Math.sqrt(1 - ac[t]);
+        return Math.sqrt(ac[t]) * eps - Math.sqrt(1 - ac[t]) * x0[i];
+      });
+    const noise = Float32Array.from([1.1, -0.3, 0.7, -2]);
+    for (const order of [1, 2]) {
+      const out = sample(dpm({ timestep_spacing: 'trailing', solver_order: order }, 6), noise, exact);
+      for (let i = 0; i < 4; i++) expect(out[i]).toBeCloseTo(x0[i], 4);
+    }
+    const drift = (x: Float32Array) => x.map((v) => 0.8 * v + 0.3);
+    const o1 = sample(dpm({ timestep_spacing: 'trailing', solver_order: 1 }, 6), noise, drift);
+    const o2 = sample(dpm({ timestep_spacing: 'trailing', solver_order: 2 }, 6), noise, drift);
+    expect(Math.abs(o1[0] - o2[0])).toBeGreaterThan(1e-3);
+  });
+
+  it('keeps history, so it runs in index order only', () => {
+    const s = dpm({ timestep_spacing: 'trailing' }, 4);
+    const x = new Float32Array([1]);
+    s.step(new Float32Array([0.5]), 0, x);
+    expect(() => s.step(new Float32Array([0.5]), 2, x)).toThrow(/in order/);
+  });
+});
+
 describe('config', () => {
   it('refuses settings it does not implement instead of ignoring them', () => {
     expect(() => parseSchedulerConfig({ ...SD, use_karras_sigmas: true })).toThrow(SchedulerConfigError);
     expect(() => parseSchedulerConfig({ ...SD, prediction_type: 'sample' })).toThrow(/prediction_type/);
-    expect(() => createScheduler({ ...SD, _class_name: 'DPMSolverMultistepScheduler' }, 4)).toThrow(/not supported/);
+    expect(() => createScheduler({ ...SD, _class_name: 'HeunDiscreteScheduler' }, 4)).toThrow(/not supported/);
+    for (const bad of [{ algorithm_type: 'sde-dpmsolver++' }, { solver_type: 'heun' }, { solver_order: 3 }]) {
+      expect(() => createScheduler({ ...SD, _class_name: 'DPMSolverMultistepScheduler', ...bad }, 4)).toThrow(
+        /not supported/,
+      );
+    }
   });
 });

@@ -1,0 +1,77 @@
+/**
+ * The generated side of the model evaluation (pipeline/train/evaluate3.py): every image goes through the real key
+ * path, as `lob search PROMPT --seed S` then `lob render KEY` would (the same searchKey and renderKey, one process
+ * so the model loads once), and the PNG the user would get is decoded back to pixels.
+ *
+ *   npx tsx scripts/eval-renders.ts --model DIR --prompts FILE.json --seeds 0,1 --random 64 --out DIR [--threads 2]
+ *
+ * FILE.json is a list of prompts. Writes OUT/generated.rgb (N × 64 × 64 × 3 uint8, prompt-major then seed) with
+ * OUT/generated.json ([{prompt, seed, key, ms}]), and OUT/random.rgb with OUT/random.json (keys of
+ * `lob random --seed 0..R-1`). Prints the median milliseconds per generated image.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { randomKey } from '../keyspace/index.ts';
+import { loadModel, type Model } from '../pipeline/model.ts';
+import { renderKey } from '../pipeline/render.ts';
+import { searchKey } from '../pipeline/search.ts';
+
+interface Rendered {
+  key: string;
+  ms: number;
+  rgb: Buffer;
+}
+
+async function render(model: Model, key: string): Promise<Rendered> {
+  const t = performance.now();
+  const result = await renderKey(model, key);
+  const ms = performance.now() - t;
+  return { key, ms, rgb: await sharp(result.png).removeAlpha().raw().toBuffer() };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2 : Number.NaN;
+}
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'models/emoji' },
+    prompts: { type: 'string' },
+    seeds: { type: 'string', default: '0,1' },
+    random: { type: 'string', default: '0' },
+    out: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+  },
+});
+if (!values.prompts || !values.out) {
+  process.stderr.write('usage: npx tsx scripts/eval-renders.ts --prompts FILE.json --out DIR [--model DIR] …\n');
+  process.exit(2);
+}
+const prompts: string[] = JSON.parse(readFileSync(values.prompts, 'utf8'));
+const seeds = values.seeds.split(',').map((s) => BigInt(s));
+const model = await loadModel(values.model, { intraOpNumThreads: Number(values.threads) });
+mkdirSync(values.out, { recursive: true });
+try {
+  const generated: Rendered[] = [];
+  const rows: { prompt: string; seed: string; key: string; ms: number }[] = [];
+  for (const prompt of prompts) {
+    for (const seed of seeds) {
+      const { key } = await searchKey(model, prompt, { seed });
+      const r = await render(model, key);
+      generated.push(r);
+      rows.push({ prompt, seed: seed.toString(), key, ms: r.ms });
+    }
+  }
+  writeFileSync(join(values.out, 'generated.rgb'), Buffer.concat(generated.map((r) => r.rgb)));
+  writeFileSync(join(values.out, 'generated.json'), JSON.stringify(rows));
+  const random: Rendered[] = [];
+  for (let i = 0; i < Number(values.random); i++) random.push(await render(model, randomKey(model.profile, i)));
+  writeFileSync(join(values.out, 'random.rgb'), Buffer.concat(random.map((r) => r.rgb)));
+  writeFileSync(join(values.out, 'random.json'), JSON.stringify(random.map((r) => ({ key: r.key, ms: r.ms }))));
+  process.stdout.write(`${JSON.stringify({ images: generated.length, medianMs: median(rows.map((r) => r.ms)) })}\n`);
+} finally {
+  await model.release();
+}

@@ -26,8 +26,9 @@ export function parseKey(text: string, registry: ProfileRegistry): ParsedKey {
   const dot = text.indexOf('.');
   if (dot < 0) {
     const bare = registry.bare;
-    // Text of another length is not meant as a bare key: say what keys look like rather than how sd-lob's differ.
-    if (bare === undefined || text.length !== bare.chars) throw notAKey(text, registry, 'prefix', 0);
+    // Text far shorter than a bare key was not meant as one (a word, a typo'd prefixed key): say what keys look like
+    // rather than how the seed's format differs. A cut or over-long paste of a bare key still gets its length error.
+    if (bare === undefined || text.length < bare.chars / 2) throw notAKey(text, registry, 'prefix', 0);
     const binary = bareBytes(text, bare);
     if (binary === null) checkPayload(text, 0, bare, `a bare ${bare.id} key`);
     return { profile: bare, text, payload: text, binary: binary ?? undefined };

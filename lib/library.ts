@@ -15,6 +15,7 @@ import {
   randomKey,
   STRIDES,
   type Stride,
+  walkKeys,
 } from '../keyspace/index.ts';
 import { defaultModelDir, loadModel, projectRoot, Renderer, type RenderResult } from '../pipeline/index.ts';
 import { readModelFolder } from '../pipeline/model-folder.ts';
@@ -51,6 +52,9 @@ const STRIDE_LABELS: Record<Stride, string> = {
 
 // Each candidate is one more render on a shared server; the CLI allows more (pipeline's MAX_BEST_OF).
 const WEB_BEST_OF_MAX = 8;
+
+// A walk's frames are rendered one by one for the page; 32 keeps one click from queueing minutes of work.
+const WEB_WALK_FRAMES_MAX = 32;
 
 // The text encoder truncates to a few dozen tokens anyway; this only keeps absurd bodies from reaching it.
 const MAX_PROMPT_CHARS = 1000;
@@ -208,6 +212,13 @@ export class Library {
     }
     if (!Number.isSafeInteger(by)) throw new BadRequestError(`"by" must be an integer, got ${by}`);
     return offsetKey(await this.parse(key), by, stride as Stride);
+  }
+
+  /** The keys of a walk from one key to another, both included (each frame is one more render for the page). */
+  async walk(from: string, to: string, frames: number): Promise<string[]> {
+    if (!Number.isSafeInteger(frames) || frames < 2 || frames > WEB_WALK_FRAMES_MAX)
+      throw new BadRequestError(`"frames" must be an integer from 2 to ${WEB_WALK_FRAMES_MAX}, got ${frames}`);
+    return walkKeys(await this.parse(from), await this.parse(to), frames);
   }
 
   /** The PNG of a key: from the disk cache, else rendered by the pool (and cached). */

@@ -1,7 +1,7 @@
 'use client';
 
 import { type DragEvent, useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import { ApiError, fetchModel, type ImportResult, importFile, randomKey, searchKey } from './api.ts';
+import { ApiError, fetchModel, type ImportResult, importFile, randomKey, searchKey, walkKeys } from './api.ts';
 import { ImageStore } from './image-store.ts';
 import { KeyPanel } from './KeyPanel.tsx';
 import { Progress } from './Progress.tsx';
@@ -9,8 +9,10 @@ import { SearchForm } from './SearchForm.tsx';
 import { abilities, characterCount, initialScreen, type Query, screen, type Via } from './screen.ts';
 import { keyFromLocation, shareUrl } from './share.ts';
 import { Verification } from './Verification.tsx';
+import { WalkPanel } from './WalkPanel.tsx';
 
 const PROGRESS_DELAY_MS = 120;
+const WALK_FRAME_MS = 300;
 
 function messageOf(err: unknown): string {
   if (err instanceof ApiError) {
@@ -160,6 +162,45 @@ export function LibraryApp() {
     },
     [act],
   );
+  // A walk shows its frames one after another, each as soon as it is rendered and at least WALK_FRAME_MS apart;
+  // any other action (or Stop) takes a new generation, which ends the loop on the frame on show.
+  const goWalk = useCallback(
+    async (to: string, frames: number) => {
+      const from = shownKey.current;
+      if (!from) return;
+      const mine = ++generation.current;
+      const images = store.current as ImageStore;
+      dispatch({ type: 'started' });
+      startBusy('Finding the way…');
+      try {
+        const keys = await walkKeys(from, to, frames);
+        if (mine !== generation.current) return;
+        dispatch({ type: 'walk', keys });
+        for (const [frame, key] of keys.entries()) {
+          const started = performance.now();
+          const stored = await images.image(key);
+          if (mine !== generation.current) return;
+          clearTimeout(busyTimer.current);
+          target.current = key;
+          history.replaceState(null, '', shareUrl('', key));
+          dispatch({ type: 'shown', key, url: stored.url, via: 'walk', frame });
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.max(0, WALK_FRAME_MS - (performance.now() - started))),
+          );
+        }
+        if (mine === generation.current) stopBusy();
+      } catch (err) {
+        if (mine === generation.current) fail(err);
+      }
+    },
+    [startBusy, stopBusy, fail],
+  );
+  const stopWalk = useCallback(() => {
+    ++generation.current;
+    stopBusy();
+    dispatch({ type: 'walkStopped' });
+  }, [stopBusy]);
+
   const goImport = useCallback(
     (file: Blob & { name?: string }) =>
       act(
@@ -318,6 +359,16 @@ export function LibraryApp() {
             png={async () => (await (store.current as ImageStore).image(shownKey.current)).blob}
             onNotice={(message) => dispatch({ type: 'notice', message })}
             onError={(err) => dispatch({ type: 'failed', message: messageOf(err) })}
+          />
+
+          <WalkPanel
+            target={state.walkTo}
+            found={state.found}
+            walk={state.walk}
+            ready={Boolean(shown) && !busy}
+            onTarget={(text) => dispatch({ type: 'walkTo', text })}
+            onWalk={(to, frames) => void goWalk(to, frames)}
+            onStop={stopWalk}
           />
 
           <div className="import">

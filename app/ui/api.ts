@@ -83,6 +83,10 @@ export async function neighbourKey(key: string, by: number, stride: string, sign
   return ((await (await postJson('/api/neighbour', { key, by, stride }, signal)).json()) as { key: string }).key;
 }
 
+export async function walkKeys(from: string, to: string, frames: number): Promise<string[]> {
+  return ((await (await postJson('/api/walk', { from, to, frames })).json()) as { keys: string[] }).keys;
+}
+
 export async function renderPng(key: string, signal?: AbortSignal): Promise<Blob> {
   return (await postJson('/api/render', { key }, signal)).blob();
 }

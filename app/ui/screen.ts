@@ -27,7 +27,14 @@ export interface Pending {
 }
 
 /** How a key came to be opened: a search keeps its query, browsing keeps the last one, anything else clears it. */
-export type Via = 'search' | 'browse' | 'import' | 'open' | 'random';
+export type Via = 'search' | 'browse' | 'walk' | 'import' | 'open' | 'random';
+
+/** A walk on show: its frames' keys and the frame on show; `playing` until it ends or is stopped. */
+export interface Walk {
+  keys: string[];
+  at: number;
+  playing: boolean;
+}
 
 export interface Screen {
   model: ModelInfo | null;
@@ -42,6 +49,11 @@ export interface Screen {
   query: Query;
   /** The search whose result (or a neighbour of it) is on show: "Search again" repeats it. */
   lastQuery: Query | null;
+  /** The key the latest search found (a place to walk to), kept until another search. */
+  found: string | null;
+  /** The walk panel's target text, and the walk under way or stopped on a frame. */
+  walkTo: string;
+  walk: Walk | null;
 }
 
 export type Action =
@@ -49,7 +61,10 @@ export type Action =
   | { type: 'stride'; stride: string }
   | { type: 'pending'; pending: Pending }
   | { type: 'started' }
-  | { type: 'shown'; key: string; url: string; via: Via; query?: Query; verification?: ImportResult }
+  | { type: 'shown'; key: string; url: string; via: Via; query?: Query; verification?: ImportResult; frame?: number }
+  | { type: 'walk'; keys: string[] }
+  | { type: 'walkStopped' }
+  | { type: 'walkTo'; text: string }
   | { type: 'failed'; message: string }
   | { type: 'draft'; text: string }
   | { type: 'query'; query: Query }
@@ -68,6 +83,9 @@ export const initialScreen: Screen = {
   verification: null,
   query: EMPTY_QUERY,
   lastQuery: null,
+  found: null,
+  walkTo: '',
+  walk: null,
 };
 
 export function screen(state: Screen, action: Action): Screen {
@@ -81,7 +99,15 @@ export function screen(state: Screen, action: Action): Screen {
     case 'pending':
       return { ...state, pending: action.pending };
     case 'shown': {
-      const keepsSearch = action.via === 'search' || action.via === 'browse';
+      const keepsSearch = action.via === 'search' || action.via === 'browse' || action.via === 'walk';
+      const walk =
+        action.via === 'walk' && state.walk && action.frame !== undefined
+          ? {
+              ...state.walk,
+              at: action.frame,
+              playing: state.walk.playing && action.frame < state.walk.keys.length - 1,
+            }
+          : null;
       const lastQuery =
         action.via === 'search' ? (action.query ?? state.lastQuery) : keepsSearch ? state.lastQuery : null;
       return {
@@ -93,11 +119,25 @@ export function screen(state: Screen, action: Action): Screen {
         verification: action.verification ?? null,
         query: keepsSearch ? state.query : { ...EMPTY_QUERY, bestOf: state.query.bestOf },
         lastQuery,
+        found: action.via === 'search' ? action.key : state.found,
+        walk,
       };
     }
+    case 'walk':
+      return { ...state, walk: { keys: action.keys, at: -1, playing: true } };
+    case 'walkStopped':
+      return state.walk ? { ...state, walk: { ...state.walk, playing: false }, pending: null } : state;
+    case 'walkTo':
+      return { ...state, walkTo: action.text };
     case 'failed':
       // The image on show and its key stay; the box keeps what the reader typed, to be corrected.
-      return { ...state, pending: null, error: action.message, notice: null };
+      return {
+        ...state,
+        pending: null,
+        error: action.message,
+        notice: null,
+        walk: state.walk && { ...state.walk, playing: false },
+      };
     case 'draft':
       return { ...state, draft: action.text };
     case 'query':
@@ -110,7 +150,8 @@ export function screen(state: Screen, action: Action): Screen {
 /** What the buttons may do: browsing and sharing need an image on show and nothing under way. */
 export function abilities(state: Screen): { browse: boolean; share: boolean } {
   const browse = state.shown !== null && state.stride !== '';
-  return { browse, share: state.shown !== null && state.pending === null };
+  const still = state.pending === null && !state.walk?.playing;
+  return { browse, share: state.shown !== null && still };
 }
 
 /** The line under the key box: it describes what the box holds. */

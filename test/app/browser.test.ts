@@ -344,6 +344,45 @@ describe('rough edges (issue 16), default model', () => {
     expect(await page.getByTestId('key-count').textContent()).toBe(`${key.length.toLocaleString('en')} characters`);
   });
 
+  it('walks to the latest search result frame by frame, and stops on a frame whose key can be shared', async () => {
+    await promptBox().fill('cat');
+    await button('Search').click();
+    await expect.poll(() => searchAgain().count(), { timeout: 60_000 }).toBe(1);
+    const cat = await settled();
+    await button('Random').click();
+    const start = await settled();
+    await page.getByRole('button', { name: 'the latest search result' }).click();
+    expect(await page.getByTestId('walk-to').inputValue()).toBe(cat.key);
+    const [request] = await Promise.all([page.waitForRequest('**/api/walk'), button('Walk').click()]);
+    expect(JSON.parse(request.postData() ?? '{}')).toMatchObject({ from: start.key, to: cat.key, frames: 8 });
+    const status = page.getByTestId('walk-status');
+    await expect.poll(() => status.textContent(), { timeout: 120_000 }).toMatch(/^Frame 8 of 8/);
+    expect(await settled()).toEqual(cat); // the last frame is the target itself
+    const walked = (
+      (await (
+        await fetch(`${server.url}/api/walk`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ from: start.key, to: cat.key, frames: 8 }),
+        })
+      ).json()) as { keys: string[] }
+    ).keys;
+
+    // walk back, stopping on the way: the frame on show is one of the walk's keys, in the box and the address
+    await page.getByTestId('walk-to').fill(start.key);
+    await button('Walk').click();
+    await expect.poll(() => status.textContent(), { timeout: 120_000 }).toMatch(/^Frame [2-7] of 8/);
+    await button('Stop here').click();
+    await expect.poll(() => status.textContent()).toContain('this frame’s key is in the key box');
+    const stopped = await settled();
+    const back = [...walked].reverse();
+    expect(back.slice(1, -1)).toContain(stopped.key);
+    const address = new URL(page.url());
+    expect(address.searchParams.get('k')).toBe(stopped.key);
+    expect(await button('Copy link').isDisabled()).toBe(false);
+    await shot('12-walk-stopped');
+  });
+
   it('a web search can try several and keep the best', async () => {
     await settled();
     await page.getByTestId('best-of').selectOption('4');

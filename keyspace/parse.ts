@@ -67,7 +67,9 @@ export function parseKey(text: string, registry: ProfileRegistry): ParsedKey {
 /** Text that is no key of any profile the registry knows, said in plain words with what keys do look like. */
 function notAKey(text: string, registry: ProfileRegistry, code: 'prefix' | 'profile', index: number): KeyError {
   const shown = text.length <= 40 ? `"${text}"` : `This text (${text.length.toLocaleString('en')} characters)`;
-  const forms = registry.profiles.map((p) =>
+  // prefixed profiles (ours) first; the seed's bare form last
+  const profiles = [...registry.profiles].sort((x, y) => Number(x.text !== 'prefixed') - Number(y.text !== 'prefixed'));
+  const forms = profiles.map((p) =>
     p.text === 'prefixed'
       ? `"${p.prefix}" and ${p.chars.toLocaleString('en')} more characters`
       : `${p.chars.toLocaleString('en')} characters with no prefix (${p.id})`,

@@ -6,6 +6,7 @@ import {
   availableStrides,
   createProfileRegistry,
   KeyError,
+  type KeyOrder,
   loadProfile,
   offsetKey,
   type ParsedKey,
@@ -43,11 +44,20 @@ export interface ModelInfo {
   bestOfMax: number;
 }
 
-const STRIDE_LABELS: Record<Stride, string> = {
-  page: 'page — a small change',
-  book: 'book — a bolder change',
-  shelf: 'shelf — nudge the prompt',
-  wall: 'wall — change the steps',
+// What a step at each stride does depends on the profile's order (docs/keyspace.md); the labels say it plainly.
+const STRIDE_LABELS: Record<KeyOrder, Record<Stride, string>> = {
+  tiles: {
+    page: 'page — a small change',
+    book: 'book — a bolder change',
+    shelf: 'shelf — nudge the prompt',
+    wall: 'wall — change the steps',
+  },
+  nested: {
+    page: 'page — the same picture, varied',
+    book: 'book — another picture of the prompt',
+    shelf: 'shelf — nudge the prompt',
+    wall: 'wall — change the steps',
+  },
 };
 
 // Each candidate is one more render on a shared server; the CLI allows more (pipeline's MAX_BEST_OF).
@@ -182,7 +192,7 @@ export class Library {
       defaultSteps: info.defaultSteps,
       scheduler: info.scheduler,
       keyLength: profile.prefix.length + profile.chars,
-      strides: availableStrides(profile).map((name) => ({ name, label: STRIDE_LABELS[name] })),
+      strides: availableStrides(profile).map((name) => ({ name, label: STRIDE_LABELS[profile.order][name] })),
       bestOfMax: info.files['image_encoder/model.onnx'] ? WEB_BEST_OF_MAX : 1,
     };
   }

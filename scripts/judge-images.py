@@ -3,8 +3,9 @@
   /usr/bin/python3 scripts/judge-images.py IMAGES.u8 COUNT  ->  JSON on stdout: {"names": [...], "embeds": [[...]]}
 
 IMAGES.u8 holds COUNT 64x64 RGB images, uint8, HWC, back to back (scripts/measure-strides.ts writes it). "names" is
-each image's best-ranked base emoji name, "embeds" its image embedding (L2-normalised). Exit 3 when judge.pt is
-missing (the caller then reports the shipped image encoder's measure only).
+each image's best-ranked base emoji name, "embeds" its image embedding (L2-normalised). The weights are
+pipeline/train/judge.pt, or $LOB_JUDGE. Exit 3 when they are missing (the caller then reports the shipped image
+encoder's measure only).
 """
 import json
 import os
@@ -16,8 +17,9 @@ TRAIN = os.path.join(ROOT, "pipeline", "train")
 
 def main():
     path, count = sys.argv[1], int(sys.argv[2])
-    if not os.path.exists(os.path.join(TRAIN, "judge.pt")):
-        print("judge-images: pipeline/train/judge.pt is missing", file=sys.stderr)
+    weights = os.environ.get("LOB_JUDGE") or os.path.join(TRAIN, "judge.pt")
+    if not os.path.exists(weights):
+        print(f"judge-images: {weights} is missing", file=sys.stderr)
         return 3
     import numpy as np
     import torch
@@ -26,6 +28,7 @@ def main():
     import tokenizer as TK
 
     torch.set_num_threads(2)
+    J.WEIGHTS = weights
     judge, ck = J.load()
     tok = TK.Tokenizer.from_file(os.path.join(ROOT, "models", "emoji", "tokenizer", "tokenizer.json"))
     if len(tok.vocab) != ck["vocab"]:

@@ -311,9 +311,9 @@ describe('rough edges (issue 16), default model', () => {
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
-    await page.route('**/api/render', async (route) => {
-      await held;
-      await route.continue();
+    const continued: Promise<void>[] = [];
+    await page.route('**/api/render', (route) => {
+      continued.push(held.then(() => route.continue()));
     });
     try {
       await page.getByTestId('stride').selectOption('book'); // not prefetched: the render waits on the route
@@ -328,6 +328,7 @@ describe('rough edges (issue 16), default model', () => {
       await shot('11-pending');
     } finally {
       release();
+      await Promise.all(continued);
       await page.unroute('**/api/render');
     }
     const after = await settled();
@@ -381,7 +382,7 @@ describe('rough edges (issue 16), default model', () => {
     expect(address.searchParams.get('k')).toBe(stopped.key);
     expect(await button('Copy link').isDisabled()).toBe(false);
     await shot('12-walk-stopped');
-  });
+  }, 240_000);
 
   it('a web search can try several and keep the best', async () => {
     await settled();

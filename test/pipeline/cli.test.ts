@@ -99,6 +99,16 @@ describe('lob render / search / random', () => {
     expect(lob(['random', '--seed', '3', '--model', TINY_EMOJI]).stdout).toBe(`${emojiRandom}\n`);
   });
 
+  it('runs from any folder (the README examples write into a temporary one), finding the checkout by itself', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'lob.mjs'), 'random', '--seed', '7'], {
+      cwd: tmp,
+      encoding: 'utf8',
+      env: { ...process.env, LOB_ROOT: undefined },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(lob(['random', '--seed', '7']).stdout);
+  });
+
   it('render --ep cuda without CUDA warns once, cleanly, and renders the same PNG on the CPU', () => {
     const r = lob([
       'render',

@@ -55,12 +55,14 @@ export function WalkPanel({ target, found, walk, ready, onTarget, onWalk, onStop
             </option>
           ))}
         </select>
+        {/* Two keys, two nodes: were the Stop node reused as the submit button, the browser's default action for
+            the click, which runs after React's re-render, would submit the form and start another walk. */}
         {walk?.playing ? (
-          <button type="button" onClick={onStop}>
+          <button key="stop" type="button" onClick={onStop}>
             Stop here
           </button>
         ) : (
-          <button type="submit" disabled={!ready || !to}>
+          <button key="walk" type="submit" disabled={!ready || !to}>
             Walk
           </button>
         )}

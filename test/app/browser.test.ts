@@ -346,6 +346,8 @@ describe('rough edges (issue 16), default model', () => {
   });
 
   it('walks to the latest search result frame by frame, and stops on a frame whose key can be shared', async () => {
+    await page.goto(server.url);
+    await settled();
     await promptBox().fill('cat');
     await button('Search').click();
     await expect.poll(() => searchAgain().count(), { timeout: 60_000 }).toBe(1);
@@ -362,21 +364,19 @@ describe('rough edges (issue 16), default model', () => {
     // walk back, stopping on the way: the frame on show is one of the walk's keys, in the box and the address
     await page.getByTestId('walk-to').fill(start.key);
     await page.getByTestId('walk-frames').selectOption('32'); // long enough to stop mid-way without a race
-    await button('Walk').click();
+    const [response] = await Promise.all([page.waitForResponse('**/api/walk'), button('Walk').click()]);
+    expect(JSON.parse(response.request().postData() ?? '{}')).toMatchObject({
+      from: cat.key,
+      to: start.key,
+      frames: 32,
+    });
+    const back = ((await response.json()) as { keys: string[] }).keys;
     await expect.poll(() => status.textContent(), { timeout: 120_000 }).toMatch(/^Frame ([2-9]|1\d) of 32/);
     await button('Stop here').click();
     await expect.poll(() => status.textContent()).toContain('this frame’s key is in the key box');
     const stopped = await settled();
-    const back = (
-      (await (
-        await fetch(`${server.url}/api/walk`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ from: cat.key, to: start.key, frames: 32 }),
-        })
-      ).json()) as { keys: string[] }
-    ).keys;
-
+    const frame = Number(/^Frame (\d+)/.exec((await status.textContent()) ?? '')?.[1]);
+    expect(stopped.key).toBe(back[frame - 1]);
     expect(back.slice(1, -1)).toContain(stopped.key);
     const address = new URL(page.url());
     expect(address.searchParams.get('k')).toBe(stopped.key);

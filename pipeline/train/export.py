@@ -247,7 +247,8 @@ def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDI
     with torch.no_grad():
         states = torch.cat([clip.text(cid[i:i + 512])[0] for i in range(0, len(caps), 512)])
     write_json(os.path.join(out, "keyspace.json"), keyspace_profile(states, key_version))
-    write_fixture(clip, unet, tok)
+    if os.path.abspath(out) == os.path.join(ROOT, "models", "emoji"):
+        write_fixture(clip, unet, tok)  # the tests compare the shipped folder with it; a candidate leaves it alone
     check_onnx(out, ref)
 
 

@@ -7,8 +7,8 @@ training) included. It ranks the names of all base emoji (no skin-tone variants:
 
   image tower  the picture at 32x32, 3 conv stages (64/128/256 channels, GroupNorm), flattened 4x4 map -> 128-d
   text tower   WordPiece ids (the model's tokenizer) -> 2 transformer blocks (width 128) -> masked mean -> 128-d
-  training     every step scores each image against all names (softmax over the whole name list: R@10 is what
-               is optimised); concept-balanced batches over all 7 styles and skin-tone variants (a toned picture
+  training     every step scores each image against its name and 512 random others (a sampled softmax over the
+               name list: R@10 is what is optimised); concept-balanced batches over all 7 styles and skin-tone variants (a toned picture
                is still its base name); augmentation: shifts, rescaling, and half the time the picture as the
                model's own autoencoder returns it (the artefacts of decoded images, not the UNet's)
 
@@ -42,6 +42,7 @@ GROUPS = ["Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drin
           "Objects", "Symbols", "Flags"]
 DIM = 128
 TOP_K = 10
+NEGATIVES = 512
 
 
 class JudgeImage(nn.Module):
@@ -137,6 +138,14 @@ def autoencoded(x):
         return torch.cat([ae.decode_norm(ae.encode_norm(x[i:i + 512])).float() for i in range(0, x.shape[0], 512)])
 
 
+def cached(path, make):
+    if os.path.exists(path):
+        return torch.load(path)
+    value = make()
+    torch.save(value, path)
+    return value
+
+
 @torch.no_grad()
 def embed_images(judge, x, batch=512):
     judge.eval()
@@ -186,7 +195,7 @@ def train(steps, batch=256, lr=2e-3):
     concepts, names, _ = name_table(meta)
     index = {c: i for i, c in enumerate(concepts)}
     x = to_tensor(x_u8)
-    x_ae = autoencoded(x)
+    x_ae = cached(os.path.join(RUNS, "judge_autoencoded.pt"), lambda: autoencoded(x))
     by_concept = [[] for _ in concepts]
     for i, m in enumerate(meta):
         by_concept[index[m["concept"]]].append(i)
@@ -212,17 +221,20 @@ def train(steps, batch=256, lr=2e-3):
         use_ae = torch.rand(batch, generator=g) < 0.5
         xb = torch.where(use_ae[:, None, None, None], x_ae[idx], x[idx])
         xb = augment(xb, g)
+        # the batch's names plus random others (the text tower over all names every step would cost most of it)
+        pool = torch.unique(torch.cat([cls, torch.randint(0, len(concepts), (NEGATIVES,), generator=g)]))
+        target = torch.searchsorted(pool, cls)
         with bf16():
             img = judge.image(xb)
-            txt = judge.text(ids)
+            txt = judge.text(ids[pool])
         logits = judge.logit_scale.exp().clamp(max=100) * img @ txt.t()
-        loss = F.cross_entropy(logits, cls)
+        loss = F.cross_entropy(logits, target)
         opt.zero_grad()
         loss.backward()
         opt.step()
         step += 1
         if step % 50 == 0:
-            acc = (logits.argmax(1) == cls).float().mean().item()
+            acc = (logits.argmax(1) == target).float().mean().item()
             TR.log(f"judge step {step}/{steps} loss {loss.item():.3f} top1 {acc:.2f}")
         if step % 100 == 0:
             TR.save_ckpt("judge", {"model": judge.state_dict(), "opt": opt.state_dict(), "step": step})

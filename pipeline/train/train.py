@@ -83,6 +83,17 @@ def wait_while_paused():
     return waited
 
 
+def nice_for_whole_session():
+    """`nice -n 10 train.py` should leave the CPU to other work, but with autogroup scheduling (Linux's default) nice
+    only ranks processes inside one session, and each shell or setsid is its own group competing as an equal. So
+    the process's nice value is copied to its autogroup, where the kernel allows it."""
+    n = os.nice(0)
+    if n > 0:
+        with contextlib.suppress(OSError):
+            with open("/proc/self/autogroup", "w") as f:
+                f.write(str(n))
+
+
 class Budget:
     """Time-budgeted training with resumable elapsed time and a warmup + cosine learning-rate schedule."""
 
@@ -473,6 +484,7 @@ if __name__ == "__main__":
                     help="checkpoint to start from; shipped_unet (from_shipped.py) when runs/ is gone")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    nice_for_whole_session()
     os.makedirs(RUNS, exist_ok=True)
     if args.stage in ("vae", "all"):
         train_vae(args.vae_min, args.resume)

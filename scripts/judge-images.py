@@ -1,9 +1,9 @@
 """Names images with the judge (pipeline/train/judge.py, an evaluation-only CLIP-style pair; never shipped).
 
-  /usr/bin/python3 scripts/judge-images.py IMAGES.u8 COUNT  ->  JSON on stdout: {"names": [...], "embeds": [[...]]}
+  /usr/bin/python3 scripts/judge-images.py IMAGES.u8 COUNT  ->  JSON on stdout: {"names", "top5", "embeds"}
 
 IMAGES.u8 holds COUNT 64x64 RGB images, uint8, HWC, back to back (scripts/measure-strides.ts writes it). "names" is
-each image's best-ranked base emoji name, "embeds" its image embedding (L2-normalised). The weights are
+each image's best-ranked base emoji name, "top5" its five best, "embeds" its image embedding (L2-normalised). The weights are
 pipeline/train/judge.pt, or $LOB_JUDGE. Exit 3 when they are missing (the caller then reports the shipped image
 encoder's measure only).
 """
@@ -38,9 +38,9 @@ def main():
     rgb = np.fromfile(path, dtype=np.uint8).reshape(count, 64, 64, 3)
     img = J.embed_images(judge, J.to_tensor(rgb))
     names = J.embed_names(judge, tok, ck["names"])
-    best = (img @ names.t()).argmax(1).tolist()
-    json.dump({"names": [ck["names"][i] for i in best], "embeds": [[round(v, 5) for v in e] for e in img.tolist()]},
-              sys.stdout)
+    top = (img @ names.t()).topk(5, dim=1).indices.tolist()
+    json.dump({"names": [ck["names"][t[0]] for t in top], "top5": [[ck["names"][i] for i in t] for t in top],
+               "embeds": [[round(v, 5) for v in e] for e in img.tolist()]}, sys.stdout)
     return 0
 
 

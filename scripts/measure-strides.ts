@@ -10,7 +10,8 @@
  * - mean abs diff: mean |a − b| over the 64×64×3 samples, 0..255;
  * - encoder cosine: cosine of the shipped image encoder's embeddings (the model's own, used by best-of search);
  * - judge: the evaluation-only CLIP pair (pipeline/train/judge.pt, via scripts/judge-images.py) names each image;
- *   "same name" is how often both images get the same name, "judge cosine" the cosine of its image embeddings.
+ *   "same name" is how often both images get the same best name, "same emoji (top 5)" how often the first image's
+ *   best name is among the second's five best, "judge cosine" the cosine of its image embeddings.
  *   Skipped with a note when judge.pt is missing.
  * Writes `<out>/strides-<order>.json` and strips `<out>/strides-<order>-{pages,books}.png`: per key, the key and its
  * next 7 at that stride. Everything is seeded, so a rerun on the same weights gives the same numbers.
@@ -216,7 +217,7 @@ for (let i = 0; i < images.length; i += 64) {
 }
 
 /** The judge's names and embeddings, or null (with the reason on stderr) when it cannot run. */
-function judge(): { names: string[]; embeds: Float32Array[] } | null {
+function judge(): { names: string[]; top5: string[][]; embeds: Float32Array[] } | null {
   const dir = mkdtempSync(join(tmpdir(), 'lob-judge-'));
   try {
     const path = join(dir, 'images.u8');
@@ -229,8 +230,8 @@ function judge(): { names: string[]; embeds: Float32Array[] } | null {
       log(`judge skipped: ${run.stderr.trim() || run.error?.message}`);
       return null;
     }
-    const out = JSON.parse(run.stdout) as { names: string[]; embeds: number[][] };
-    return { names: out.names, embeds: out.embeds.map((e) => Float32Array.from(e)) };
+    const out = JSON.parse(run.stdout) as { names: string[]; top5: string[][]; embeds: number[][] };
+    return { names: out.names, top5: out.top5, embeds: out.embeds.map((e) => Float32Array.from(e)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -243,6 +244,7 @@ const quantile = (xs: number[], f: number) => {
 };
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const f2 = (x: number) => x.toFixed(2);
+const percent = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(0)} %`);
 
 const results: Record<string, unknown> = {
   model: { name: model.name, version: model.version, profile: `${profile.id}-${profile.version}`, order },
@@ -255,8 +257,8 @@ const lines = [
   `Model ${model.name} ${model.version}, keys ${profile.id}-${profile.version} in the **${order}** order; ` +
     `${images.length} renders.`,
   '',
-  '| keys | stride | mean abs diff: median [p10, p90] | encoder cosine (median) | judge: same name | judge cosine (median) |',
-  '|---|---|---:|---:|---:|---:|',
+  '| keys | stride | mean abs diff: median [p10, p90] | encoder cosine (median) | judge: same name | judge: same emoji (top 5) | judge cosine (median) |',
+  '|---|---|---:|---:|---:|---:|---:|',
 ];
 for (const set of ['random', 'searched'] as const) {
   for (const stride of [...strides, 'unrelated' as const]) {
@@ -265,6 +267,7 @@ for (const set of ['random', 'searched'] as const) {
     const mads = ps.map((p) => p.mad);
     const enc = ps.map((p) => cosine(encoderEmbeds[p.a], encoderEmbeds[p.b]));
     const same = judged ? ps.filter((p) => judged.names[p.a] === judged.names[p.b]).length / ps.length : null;
+    const near = judged ? ps.filter((p) => judged.top5[p.b].includes(judged.names[p.a])).length / ps.length : null;
     const jcos = judged ? ps.map((p) => cosine(judged.embeds[p.a], judged.embeds[p.b])) : null;
     const row = {
       set,
@@ -273,12 +276,13 @@ for (const set of ['random', 'searched'] as const) {
       mad: { median: quantile(mads, 0.5), p10: quantile(mads, 0.1), p90: quantile(mads, 0.9), mean: mean(mads) },
       encoderCosine: quantile(enc, 0.5),
       judgeSameName: same,
+      judgeSameEmojiTop5: near,
       judgeCosine: jcos ? quantile(jcos, 0.5) : null,
     };
     (results.rows as unknown[]).push(row);
     lines.push(
       `| ${set} (${ps.length}) | ${stride} | ${f2(row.mad.median)} [${f2(row.mad.p10)}, ${f2(row.mad.p90)}] | ` +
-        `${f2(row.encoderCosine)} | ${same === null ? 'n/a' : `${(100 * same).toFixed(0)} %`} | ` +
+        `${f2(row.encoderCosine)} | ${percent(same)} | ${percent(near)} | ` +
         `${row.judgeCosine === null ? 'n/a' : f2(row.judgeCosine)} |`,
     );
   }

@@ -148,7 +148,7 @@ describe('DPM-Solver++ 2M (DPMSolverMultistepScheduler)', () => {
   const ac = alphasCumprod(parseSchedulerConfig(SD));
   /** Drives a sampler with `model(x, t)` from `x` and returns the final sample. */
   const sample = (s: ReturnType<typeof dpm>, x: Float32Array, model: (x: Float32Array, t: number) => Float32Array) => {
-    let cur = x.map((v) => v * s.initNoiseSigma);
+    let cur: Float32Array = x.map((v) => v * s.initNoiseSigma);
     s.timesteps.forEach((t, i) => {
       cur = s.step(model(s.scaleModelInput(cur, i), t), i, cur);
     });

@@ -126,7 +126,7 @@ describe('loading a diffusers ONNX folder', () => {
     const dir = copyFixture();
     writeFileSync(
       join(dir, 'scheduler/scheduler_config.json'),
-      JSON.stringify({ _class_name: 'DPMSolverMultistepScheduler' }),
+      JSON.stringify({ _class_name: 'KDPM2DiscreteScheduler' }),
     );
     const err = await loadError(dir);
     expect(err.file).toBe(join(dir, 'scheduler/scheduler_config.json'));

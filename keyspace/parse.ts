@@ -83,7 +83,7 @@ function editionError(id: string, edition: EditionJson, current: Profile, index:
   return new KeyError(
     'version',
     index,
-    `this is ${/^[aeiou]/i.test(id) ? 'an' : 'a'} ${id}-${edition.version} key (version at index ${index}): it names an image drawn by ${edition.model}, ` +
+    `this is ${/^[aeiou]/i.test(id) ? 'an' : 'a'} ${id}-${edition.version} key: it names an image drawn by ${edition.model}, ` +
       `and this library's model draws ${id}-${current.version} keys. Open it with that edition: in a clone of this ` +
       `repository, \`git checkout ${edition.tag} && ONNXRUNTIME_NODE_INSTALL=skip npm ci\`, then ` +
       '`npx lob render KEY -o out.png`',

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadProfile } from '../../keyspace/index.ts';
 
-// A key of the previous edition (emoji-ldm 2.0.1's `lob search "red heart" --seed 7`), kept as that edition wrote it.
+// Keys of earlier editions as those editions wrote them: `lob search "red heart" --seed 7` with emoji-ldm 1.0.0
+// (emoji-1) and 2.0.1 (emoji-2). The test takes the one just before the shipped version.
 const ROOT = join(import.meta.dirname, '..', '..');
-const OLD_KEY = join(ROOT, 'test', 'fixtures', 'model', 'emoji-2-red-heart.key');
+const EDITION_MODELS: Record<number, string> = { 1: 'emoji-ldm 1.0.0', 2: 'emoji-ldm 2.0.1' };
 const tmp = mkdtempSync(join(tmpdir(), 'lob-editions-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -15,15 +16,18 @@ describe('keys of earlier editions of the default model', () => {
   const profile = loadProfile(JSON.parse(readFileSync(join(ROOT, 'models', 'emoji', 'keyspace.json'), 'utf8')));
 
   it('the shipped profile lists every earlier key version with a tagged edition', () => {
-    const versions = profile.editions.map((e) => e.version);
-    expect(versions).toEqual(Array.from({ length: profile.version - 1 }, (_, i) => i + 1));
-    for (const e of profile.editions) expect(e.tag).toMatch(/^emoji-ldm-\d+\.\d+\.\d+$/);
+    expect(profile.editions.map((e) => e.version)).toEqual(
+      Array.from({ length: profile.version - 1 }, (_, i) => i + 1),
+    );
+    for (const e of profile.editions) expect(e.tag).toBe(EDITION_MODELS[e.version].replace(' ', '-'));
   });
 
-  it('lob render of an emoji-2 key exits 2 and says which edition draws it and how to run it', () => {
+  it("lob render of the previous edition's key exits 2 and says which edition draws it and how to run it", () => {
+    const old = profile.version - 1;
+    const oldKey = join(ROOT, 'test', 'fixtures', 'model', `emoji-${old}-red-heart.key`);
     const r = spawnSync(
       process.execPath,
-      [join(ROOT, 'bin', 'lob.mjs'), 'render', `@${OLD_KEY}`, '-o', join(tmp, 'x.png')],
+      [join(ROOT, 'bin', 'lob.mjs'), 'render', `@${oldKey}`, '-o', join(tmp, 'x.png')],
       {
         cwd: ROOT,
         encoding: 'utf8',
@@ -31,8 +35,8 @@ describe('keys of earlier editions of the default model', () => {
       },
     );
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toContain('this is an emoji-2 key');
-    expect(r.stderr).toContain('emoji-ldm 2.0.1');
-    expect(r.stderr).toContain('git checkout emoji-ldm-2.0.1');
+    expect(r.stderr).toContain(`this is an emoji-${old} key`);
+    expect(r.stderr).toContain(`drawn by ${EDITION_MODELS[old]}`);
+    expect(r.stderr).toContain(`git checkout ${EDITION_MODELS[old].replace(' ', '-')}`);
   });
 });

@@ -1,5 +1,5 @@
 import { BASE64URL_CODES, BASE64URL_DIGITS, digitsToText } from './alphabet.ts';
-import { applyTies, bitOffset, prefixedLayout } from './layout.ts';
+import { bitOffset, prefixedLayout, tieCodes, untieCodes } from './layout.ts';
 import type { ArraySection, Profile } from './profile.ts';
 import {
   checkedArray,
@@ -48,7 +48,7 @@ function gather(section: ArraySection, positions: Int32Array, ties: Int32Array, 
     for (let b = 0; b < width; b++) code |= bits[positions[start + b]] << b;
     codes[i] = code;
   }
-  applyTies(codes, ties);
+  untieCodes(codes, ties);
   return codes;
 }
 
@@ -60,7 +60,7 @@ function scatter(
   codes: Uint32Array,
   bits: Uint8Array,
 ): void {
-  applyTies(codes, ties);
+  tieCodes(codes, ties);
   for (let i = 0; i < codes.length; i++) {
     const start = bitOffset(section, i);
     const width = widthOf(section, i);

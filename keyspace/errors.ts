@@ -12,7 +12,8 @@ export type KeyErrorCode =
 
 /**
  * A malformed key or unencodable input. `index` is the character index in the key text for text errors,
- * the flat value index for `value`, the received length for `shape`, and -1 where no position applies.
+ * the flat value index for `value`, the received length for `shape`, and -1 where no position applies. The message
+ * is for people (the app shows it as is); `code` and `index` are for programs.
  */
 export class KeyError extends Error {
   constructor(
@@ -20,7 +21,7 @@ export class KeyError extends Error {
     readonly index: number,
     message: string,
   ) {
-    super(`${message} [${code} at index ${index}]`);
+    super(message);
     this.name = 'KeyError';
   }
 }

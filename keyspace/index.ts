@@ -14,6 +14,8 @@ export {
   type ArraySection,
   arraySections,
   type CodingSpec,
+  KEY_ORDERS,
+  type KeyOrder,
   loadProfile,
   PROFILE_FORMAT,
   type Profile,
@@ -27,3 +29,4 @@ export { randomKey } from './random.ts';
 export { createProfileRegistry, type ProfileRegistry, sdLobProfile } from './registry.ts';
 export type { DecodedKey, KeyInput, KeyValues } from './values.ts';
 export { NEGATIVE_SUFFIX, negativeVariant, negativeVariantJson, withVariant } from './variant.ts';
+export { MAX_WALK_FRAMES, walkKeys } from './walk.ts';

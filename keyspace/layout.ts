@@ -33,7 +33,10 @@ export type Stride = (typeof STRIDES)[number];
 export interface PrefixedLayout {
   /** For each section, the index position of each stored value's code bit: positions[offset(i) + bit]. */
   readonly positions: { steps: Int32Array; embedding: Int32Array; latent: Int32Array; negative: Int32Array };
-  /** For each array section and stored ordinal: the ordinal of its group's lead, or -1 (a lead or a singleton). */
+  /**
+   * For each array section and stored ordinal: the ordinal of its parent (its group's lead; in the nested order the
+   * lead of the smallest region around it that it does not lead), or -1. Parents have lower ordinals.
+   */
   readonly ties: { embedding: Int32Array; latent: Int32Array; negative: Int32Array };
   /** Index bit position where each stride's region starts (absent when the region is empty). */
   readonly strides: Partial<Record<Stride, number>>;
@@ -56,11 +59,16 @@ export function bitOffset(section: ArraySection, i: number): number {
 }
 
 /**
- * Codes as the key holds them ↔ codes of the values: each tied member's code XOR its lead's. Leads are untouched, so
- * the same call converts both ways (in place).
+ * Key codes → value codes, in place: each tied value's code XOR its parent's value code. A parent always has a
+ * lower ordinal than its children, so ascending order reads every parent already converted.
  */
-export function applyTies(codes: Uint32Array, ties: Int32Array): void {
+export function untieCodes(codes: Uint32Array, ties: Int32Array): void {
   for (let i = 0; i < ties.length; i++) if (ties[i] >= 0) codes[i] ^= codes[ties[i]];
+}
+
+/** Value codes → key codes, in place (the inverse of untieCodes: descending, so parents are still value codes). */
+export function tieCodes(codes: Uint32Array, ties: Int32Array): void {
+  for (let i = ties.length - 1; i >= 0; i--) if (ties[i] >= 0) codes[i] ^= codes[ties[i]];
 }
 
 function gcd(a: number, b: number): number {
@@ -175,6 +183,10 @@ export function groupsOf(section: ArraySection): Groups {
 }
 
 function buildLayout(profile: Profile): PrefixedLayout {
+  return profile.order === 'nested' ? buildNestedLayout(profile) : buildTilesLayout(profile);
+}
+
+function buildTilesLayout(profile: Profile): PrefixedLayout {
   const { latent, embedding, steps, negative } = profile;
   const positions = {
     steps: new Int32Array(steps.bits),
@@ -215,4 +227,118 @@ function buildLayout(profile: Profile): PrefixedLayout {
   for (let b = 0; b < steps.bits; b++) positions.steps[b] = next++;
   const ties = { embedding: emb.ties, latent: lat.ties, negative: neg?.ties ?? new Int32Array(0) };
   return { positions, ties, strides };
+}
+
+/**
+ * The latent's nested regions: squares of g, 2g, 4g … positions (g = latentTile) across all channels, up to one
+ * region holding the whole latent. Each region's lead is its lowest stored ordinal (widened values stand alone).
+ * A value's code is its own key code XOR its parent's value code, where the parent is the lead of the smallest
+ * region around the value that the value does not lead; so one bit of a region's lead flips that bit plane in every
+ * value of the region, and random keys still decode to independent uniform codes.
+ */
+export interface NestedRegions {
+  /** Leads of each level, whole latent first (one lead), then halves of the side, … down to the g×g tiles. */
+  levels: Int32Array[];
+  /** Values that lead no region (tile members) and widened values, in ordinal order. */
+  members: Int32Array;
+  ties: Int32Array;
+}
+
+export function nestedRegions(section: ArraySection): NestedRegions {
+  const s = section.shape;
+  const w = s[s.length - 1];
+  const h = s.length > 1 ? s[s.length - 2] : 1;
+  const sizes = [latentTile(section)];
+  while (sizes[sizes.length - 1] < Math.max(h, w)) sizes.push(sizes[sizes.length - 1] * 2);
+  const n = section.stored.length;
+  const regionOf = (i: number, size: number) => {
+    const p = section.stored[i] % (h * w);
+    return Math.floor(Math.floor(p / w) / size) * Math.ceil(w / size) + Math.floor((p % w) / size);
+  };
+  // lead (lowest ordinal) of every region at every size
+  const leadAt = sizes.map(() => new Map<number, number>());
+  for (let i = section.widened.count; i < n; i++)
+    sizes.forEach((size, l) => {
+      const r = regionOf(i, size);
+      if (!leadAt[l].has(r)) leadAt[l].set(r, i);
+    });
+  const ties = new Int32Array(n).fill(-1);
+  const levelOf = new Int32Array(n).fill(-1); // index into sizes of the largest region a value leads
+  for (let i = section.widened.count; i < n; i++) {
+    for (let l = 0; l < sizes.length; l++) {
+      const lead = leadAt[l].get(regionOf(i, sizes[l])) as number;
+      if (lead !== i) {
+        if (ties[i] < 0) ties[i] = lead;
+      } else levelOf[i] = l;
+    }
+  }
+  const levels: Int32Array[] = [];
+  for (let l = sizes.length - 1; l >= 0; l--) {
+    const leads = [...levelOf.keys()].filter((i) => levelOf[i] === l);
+    levels.push(Int32Array.from(spread(leads.length, 0), (k) => leads[k]));
+  }
+  const members = Int32Array.from([...levelOf.keys()].filter((i) => levelOf[i] < 0));
+  return { levels, members, ties };
+}
+
+/**
+ * The nested order (profile "order": "nested"). Index bits, least significant first:
+ *   page  region: the latent's lower planes (all but the top two; for 4-bit codes planes 2 and 3), level by level:
+ *                 the whole latent, its quadrants, … the g×g tiles, then the values that lead nothing
+ *   book  region: the top two planes (the top plane, then plane 1), level by level in the same way
+ *   shelf region: as in the tiles order (the embedding by token)
+ *   wall  region: the step code
+ * So next moves every latent value by an eighth of its distribution (the picture stays, visibly varied; with the
+ * carry, every second step also by a sixteenth) and book flips every value's top plane (for normal quantiles its
+ * sign: another picture of the same prompt). The measurements behind this are in docs/strides.md.
+ */
+function buildNestedLayout(profile: Profile): PrefixedLayout {
+  const { latent, embedding, steps, negative } = profile;
+  const positions = {
+    steps: new Int32Array(steps.bits),
+    embedding: new Int32Array(bitOffset(embedding, embedding.stored.length)),
+    latent: new Int32Array(bitOffset(latent, latent.stored.length)),
+    negative: new Int32Array(negative ? bitOffset(negative, negative.stored.length) : 0),
+  };
+  const regions = nestedRegions(latent);
+  const emb = groupsOf(embedding);
+  const strides: Partial<Record<Stride, number>> = { page: 0 };
+  let next = 0;
+  const place = (section: ArraySection, target: Int32Array, values: ArrayLike<number>, plane: number): void => {
+    for (let k = 0; k < values.length; k++) {
+      const i = values[k];
+      const width = widthOf(section, i);
+      if (plane < width) target[bitOffset(section, i) + (width - 1 - plane)] = next++;
+    }
+  };
+  const maxWidth = (s: ArraySection) => (s.widened.count > 0 ? s.widened.coding.bits : s.coding.bits);
+  // the top two planes are book's (a 1- or 2-bit coding keeps its lowest plane for page)
+  const firstPagePlane = Math.min(2, latent.coding.bits - 1);
+  const latentPlanes = (from: number, to: number) => {
+    for (const values of [...regions.levels, regions.members])
+      for (let plane = from; plane < to; plane++) place(latent, positions.latent, values, plane);
+  };
+  latentPlanes(firstPagePlane, maxWidth(latent));
+  if (firstPagePlane > 0) strides.book = next;
+  latentPlanes(0, firstPagePlane);
+  if (embedding.stored.length > 0) strides.shelf = next;
+  // the prompt sections (the embedding, then a variant's negative) as the tiles order places them: leads' upper planes
+  const promptSection = (section: ArraySection, target: Int32Array, groups: Groups) => {
+    for (let plane = 1; plane < maxWidth(section); plane++) place(section, target, groups.leads, plane);
+    place(section, target, groups.leads, 0);
+    for (let plane = 0; plane < maxWidth(section); plane++) place(section, target, groups.members, plane);
+  };
+  promptSection(embedding, positions.embedding, emb);
+  const neg = negative ? groupsOf(negative) : null;
+  if (negative && neg) {
+    if (strides.shelf === undefined && negative.stored.length > 0) strides.shelf = next;
+    promptSection(negative, positions.negative, neg);
+  }
+  if (steps.bits > 0) strides.wall = next;
+  for (let b = 0; b < steps.bits; b++) positions.steps[b] = next++;
+  return {
+    positions,
+    ties: { embedding: emb.ties, latent: regions.ties, negative: neg?.ties ?? new Int32Array(0) },
+    strides,
+  };
 }

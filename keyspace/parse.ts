@@ -26,33 +26,27 @@ export function parseKey(text: string, registry: ProfileRegistry): ParsedKey {
   const dot = text.indexOf('.');
   if (dot < 0) {
     const bare = registry.bare;
-    if (bare === undefined) throw new KeyError('prefix', 0, 'key has no "<id>-<version>." prefix');
+    // Text far shorter than a bare key was not meant as one (a word, a typo'd prefixed key): say what keys look like
+    // rather than how the seed's format differs. A cut or over-long paste of a bare key still gets its length error.
+    if (bare === undefined || text.length < bare.chars / 2) throw notAKey(text, registry, 'prefix', 0);
     const binary = bareBytes(text, bare);
-    if (binary === null) checkPayload(text, 0, bare, 'a bare key (no "<id>-<version>." prefix)');
+    if (binary === null) checkPayload(text, 0, bare, `a bare ${bare.id} key`);
     return { profile: bare, text, payload: text, binary: binary ?? undefined };
   }
   const prefix = text.slice(0, dot);
   const bad = prefix.search(/[^a-z0-9-]/);
-  if (bad >= 0)
-    throw new KeyError(
-      'prefix',
-      bad,
-      `character ${JSON.stringify(prefix[bad])} at index ${bad} cannot be in a key prefix`,
-    );
+  if (bad >= 0) throw notAKey(text, registry, 'prefix', bad);
   const hyphen = prefix.lastIndexOf('-');
-  if (hyphen <= 0) throw new KeyError('prefix', hyphen < 0 ? dot : 0, `key prefix "${prefix}" is not "<id>-<version>"`);
+  if (hyphen <= 0) throw notAKey(text, registry, 'prefix', hyphen < 0 ? dot : 0);
   const id = prefix.slice(0, hyphen);
   const versionText = prefix.slice(hyphen + 1);
   if (!/^(0|[1-9][0-9]*)$/.test(versionText)) {
     throw new KeyError('prefix', hyphen + 1, `key version "${versionText}" at index ${hyphen + 1} is not a number`);
   }
   const any = registry.get(id);
-  if (any === undefined || any.text !== 'prefixed') {
-    const known = registry.profiles.filter((p) => p.text === 'prefixed').map((p) => p.id);
-    const why =
-      any === undefined ? `unknown profile "${id}"` : `profile "${id}" keys are written bare, without a prefix`;
-    throw new KeyError('profile', 0, `${why} at index 0 (known: ${known.join(', ') || 'none'})`);
-  }
+  if (any === undefined) throw notAKey(text, registry, 'profile', 0);
+  if (any.text !== 'prefixed')
+    throw new KeyError('profile', 0, `${id} keys are written bare, without the "${prefix}." in front`);
   const profile = registry.get(id, Number(versionText));
   if (profile === undefined) {
     const edition = any.editions.find((e) => e.version === Number(versionText));
@@ -66,8 +60,22 @@ export function parseKey(text: string, registry: ProfileRegistry): ParsedKey {
     );
   }
   const payload = text.slice(dot + 1);
-  checkPayload(payload, dot + 1, profile, `a ${id}-${profile.version} key`);
+  checkPayload(payload, dot + 1, profile, `a key of profile ${id}-${profile.version}`);
   return { profile, text, payload };
+}
+
+/** Text that is no key of any profile the registry knows, said in plain words with what keys do look like. */
+function notAKey(text: string, registry: ProfileRegistry, code: 'prefix' | 'profile', index: number): KeyError {
+  const shown = text.length <= 40 ? `"${text}"` : `This text (${text.length.toLocaleString('en')} characters)`;
+  // prefixed profiles (ours) first; the seed's bare form last
+  const profiles = [...registry.profiles].sort((x, y) => Number(x.text !== 'prefixed') - Number(y.text !== 'prefixed'));
+  const forms = profiles.map((p) =>
+    p.text === 'prefixed'
+      ? `"${p.prefix}" and ${p.chars.toLocaleString('en')} more characters`
+      : `${p.chars.toLocaleString('en')} characters with no prefix (${p.id})`,
+  );
+  const looks = forms.length > 0 ? `: a key is ${forms.join(', or ')}` : '';
+  return new KeyError(code, index, `${shown} is not a key of any known profile${looks}.`);
 }
 
 /** A key of an earlier edition: which model draws it and how to run that edition. */

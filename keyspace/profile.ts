@@ -10,6 +10,8 @@ export type CodingSpec = MinifloatSpec | QuantileSpec;
 /** 'negative': optional text states for guidance's unconditional branch (a negative prompt), shaped like 'embedding'. */
 export type SectionKind = 'steps' | 'embedding' | 'latent' | 'negative';
 export type ArrayKind = Exclude<SectionKind, 'steps'>;
+export const KEY_ORDERS = ['tiles', 'nested'] as const;
+export type KeyOrder = (typeof KEY_ORDERS)[number];
 
 export type SectionJson =
   | { name: string; kind: 'steps'; values: number[] }
@@ -26,6 +28,11 @@ export interface ProfileJson {
    * 'bare-base64': the seed project's form, unprefixed standard base64 of the LSB-first bit stream (sd-lob).
    */
   text?: 'prefixed' | 'bare-base64';
+  /**
+   * How a prefixed key's index bits map to codes (docs/keyspace.md "Order"). 'tiles' (the default, emoji-1 and
+   * emoji-2): next moves one 2×2 latent tile. 'nested': next moves the whole latent a little, book a lot.
+   */
+  order?: KeyOrder;
   sections: SectionJson[];
   constants?: { section: string; index: number; value: number }[];
   /** Earlier versions of this profile's keys and the model edition (a git tag of this repository) that draws them. */
@@ -68,6 +75,7 @@ export interface Profile {
   readonly version: number;
   readonly model: string;
   readonly text: 'prefixed' | 'bare-base64';
+  readonly order: KeyOrder;
   readonly json: ProfileJson;
   /** Sections in the JSON's order (the bit-stream order of a bare profile). */
   readonly sections: readonly (StepsSection | ArraySection)[];
@@ -191,6 +199,9 @@ export function loadProfile(raw: unknown): Profile {
   need(typeof raw.model === 'string', '/model', 'must be a string');
   const text = raw.text ?? 'prefixed';
   need(text === 'prefixed' || text === 'bare-base64', '/text', "must be 'prefixed' or 'bare-base64'");
+  const order = (raw.order ?? 'tiles') as KeyOrder;
+  need(KEY_ORDERS.includes(order), '/order', `must be one of ${KEY_ORDERS.map((o) => `'${o}'`).join(', ')}`);
+  need(order === 'tiles' || text === 'prefixed', '/order', 'only prefixed profiles have an order other than tiles');
   need(Array.isArray(raw.sections), '/sections', 'must be an array');
 
   const constantsRaw = raw.constants ?? [];
@@ -310,6 +321,7 @@ export function loadProfile(raw: unknown): Profile {
     version: json.version,
     model: json.model,
     text,
+    order,
     json,
     sections: finalSections,
     steps,

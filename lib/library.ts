@@ -4,6 +4,7 @@ import {
   availableStrides,
   createProfileRegistry,
   KeyError,
+  type KeyOrder,
   loadProfile,
   offsetKey,
   type ParsedKey,
@@ -13,6 +14,7 @@ import {
   randomKey,
   STRIDES,
   type Stride,
+  walkKeys,
   withVariant,
 } from '../keyspace/index.ts';
 import { defaultModelDir, loadModel, projectRoot, Renderer, type RenderResult } from '../pipeline/index.ts';
@@ -41,14 +43,31 @@ export interface ModelInfo {
   scheduler: string;
   keyLength: number;
   strides: { name: Stride; label: string }[];
+  /** The most candidates one web search may rank ("try N, keep the best"); 1 when the model cannot score images. */
+  bestOfMax: number;
 }
 
-const STRIDE_LABELS: Record<Stride, string> = {
-  page: 'page — a small change',
-  book: 'book — a bolder change',
-  shelf: 'shelf — nudge the prompt',
-  wall: 'wall — change the steps',
+// What a step at each stride does depends on the profile's order (docs/keyspace.md); the labels say it plainly.
+const STRIDE_LABELS: Record<KeyOrder, Record<Stride, string>> = {
+  tiles: {
+    page: 'page — a small change',
+    book: 'book — a bolder change',
+    shelf: 'shelf — nudge the prompt',
+    wall: 'wall — change the steps',
+  },
+  nested: {
+    page: 'page — the same picture, varied',
+    book: 'book — another picture of the prompt',
+    shelf: 'shelf — nudge the prompt',
+    wall: 'wall — change the steps',
+  },
 };
+
+// Each candidate is one more render on a shared server; the CLI allows more (pipeline's MAX_BEST_OF).
+const WEB_BEST_OF_MAX = 8;
+
+// A walk's frames are rendered one by one for the page; 32 keeps one click from queueing minutes of work.
+const WEB_WALK_FRAMES_MAX = 32;
 
 // The text encoder truncates to a few dozen tokens anyway; this only keeps absurd bodies from reaching it.
 const MAX_PROMPT_CHARS = 1000;
@@ -230,8 +249,15 @@ export class Library {
       defaultSteps: info.defaultSteps,
       scheduler: info.scheduler,
       keyLength: profile.prefix.length + profile.chars,
-      strides: availableStrides(profile).map((name) => ({ name, label: STRIDE_LABELS[name] })),
+      strides: availableStrides(profile).map((name) => ({ name, label: STRIDE_LABELS[profile.order][name] })),
+      bestOfMax: (await this.hasImageEncoder('files' in info ? info.files : undefined)) ? WEB_BEST_OF_MAX : 1,
     };
+  }
+
+  /** Best-of ranks candidates with the image encoder; in queue mode the local model folder tells (no sessions here). */
+  private async hasImageEncoder(files: Record<string, string> | undefined): Promise<boolean> {
+    if (files) return Boolean(files['image_encoder/model.onnx']);
+    return Boolean((await readModelFolder(this.options.modelDir)).onnx.imageEncoder);
   }
 
   async random(): Promise<string> {
@@ -240,14 +266,17 @@ export class Library {
 
   /**
    * Prompt → key: a fresh seed each time unless one is given, so "search again" just asks once more. A negative
-   * prompt ("avoid: …") goes into the key as guidance's unconditional branch.
+   * prompt ("avoid: …") goes into the key as guidance's unconditional branch. `bestOf` > 1 renders that many
+   * candidates and keeps the one the image encoder ranks closest to the prompt.
    */
-  async search(prompt: string, seed?: bigint, negative?: string): Promise<string> {
+  async search(prompt: string, seed?: bigint, negative?: string, bestOf = 1): Promise<string> {
     const text = checkedPrompt(prompt, 'prompt');
     const avoid = negative === undefined || negative.trim() === '' ? undefined : checkedPrompt(negative, 'avoid text');
+    if (!Number.isSafeInteger(bestOf) || bestOf < 1 || bestOf > WEB_BEST_OF_MAX)
+      throw new BadRequestError(`"bestOf" must be an integer from 1 to ${WEB_BEST_OF_MAX}, got ${bestOf}`);
     const queue = await this.queue();
-    if (queue) return queue.search(text, seed, avoid);
-    return (await (await this.renderer()).search(text, { seed, negative: avoid })).key;
+    if (queue) return queue.search(text, seed, avoid, bestOf);
+    return (await (await this.renderer()).search(text, { seed, negative: avoid, bestOf })).key;
   }
 
   async neighbour(key: string, by: number, stride = 'page'): Promise<string> {
@@ -256,6 +285,13 @@ export class Library {
     }
     if (!Number.isSafeInteger(by)) throw new BadRequestError(`"by" must be an integer, got ${by}`);
     return offsetKey(await this.parse(key), by, stride as Stride);
+  }
+
+  /** The keys of a walk from one key to another, both included (each frame is one more render for the page). */
+  async walk(from: string, to: string, frames: number): Promise<string[]> {
+    if (!Number.isSafeInteger(frames) || frames < 2 || frames > WEB_WALK_FRAMES_MAX)
+      throw new BadRequestError(`"frames" must be an integer from 2 to ${WEB_WALK_FRAMES_MAX}, got ${frames}`);
+    return walkKeys(await this.parse(from), await this.parse(to), frames);
   }
 
   /** The PNG of a key: from the disk cache, else rendered by the pool (and cached). */

@@ -56,6 +56,11 @@ export function resolveSessionSettings(request: SessionRequest = {}): SessionSet
   };
 }
 
+// onnxruntime's own logger prints a failed provider (CUDA libraries absent) as a raw red line on stderr before the
+// exception reaches openSession, which turns it into one clean fallback warning; every error we act on arrives as an
+// exception, so its logger only speaks for fatal ones. Set before the first session: ORT reads it when it starts.
+ort.env.logLevel = 'fatal';
+
 function ortOptions(s: SessionSettings): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [s.executionProvider],

@@ -9,9 +9,11 @@ export interface KeyPanelProps {
   current: string;
   /** What the text area holds: the key, or text the reader is typing or pasting. */
   draft: string;
+  /** The line under the box, describing what the box holds. */
+  count: string;
   onDraft: (text: string) => void;
   onOpen: (key: string) => void;
-  /** False while an image is being made (downloads then wait). */
+  /** False while no image is on show or another is being made: copying and downloads then wait. */
   ready: boolean;
   /** The PNG on show, with its metadata. */
   png: () => Promise<Blob>;
@@ -20,7 +22,7 @@ export interface KeyPanelProps {
 }
 
 /** The key in a text area, and what can be done with it: open, copy, share, download as .gen5 or PNG. */
-export function KeyPanel({ current, draft, onDraft, onOpen, ready, png, onNotice, onError }: KeyPanelProps) {
+export function KeyPanel({ current, draft, count, onDraft, onOpen, ready, png, onNotice, onError }: KeyPanelProps) {
   const typed = draft.trim();
   const copyKey = async () => {
     try {
@@ -71,11 +73,11 @@ export function KeyPanel({ current, draft, onDraft, onOpen, ready, png, onNotice
             Open this key
           </button>
         ) : (
-          <button type="button" onClick={copyKey} disabled={!current}>
+          <button type="button" onClick={copyKey} disabled={!current || !ready}>
             Copy key
           </button>
         )}
-        <button type="button" onClick={copyLink} disabled={!current}>
+        <button type="button" onClick={copyLink} disabled={!current || !ready}>
           Copy link
         </button>
         <button type="button" onClick={save(() => exportGen5(current), 'gen5')} disabled={!current || !ready}>
@@ -85,7 +87,9 @@ export function KeyPanel({ current, draft, onDraft, onOpen, ready, png, onNotice
           Download PNG
         </button>
       </div>
-      <p className="muted small">{current ? `${current.length.toLocaleString('en')} characters` : '\u00a0'}</p>
+      <p className="muted small" data-testid="key-count">
+        {count}
+      </p>
     </div>
   );
 }

@@ -1,21 +1,23 @@
 'use client';
 
-import { type DragEvent, useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, fetchModel, type ImportResult, importFile, type ModelInfo, randomKey, searchKey } from './api.ts';
+import { type DragEvent, useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import { ApiError, fetchModel, type ImportResult, importFile, randomKey, searchKey, walkKeys } from './api.ts';
 import { ImageStore } from './image-store.ts';
 import { KeyPanel } from './KeyPanel.tsx';
 import { Progress } from './Progress.tsx';
 import { SearchForm } from './SearchForm.tsx';
+import { abilities, characterCount, initialScreen, type Query, screen, type Via } from './screen.ts';
 import { keyFromLocation, shareUrl } from './share.ts';
 import { Verification } from './Verification.tsx';
-
-type Busy = null | { label: string; since: number; watch?: string };
+import { WalkPanel } from './WalkPanel.tsx';
 
 const PROGRESS_DELAY_MS = 120;
+const WALK_FRAME_MS = 300;
 
 function messageOf(err: unknown): string {
   if (err instanceof ApiError) {
-    if (err.code === 'bad_key') return `Not a valid key: ${err.message}`;
+    if (err.code === 'bad_key')
+      return /is not a key/.test(err.message) ? err.message : `Not a valid key: ${err.message}`;
     if (err.status === 429) return `The library is busy right now (${err.message}). Try again in a moment.`;
     if (err.status === 503) return `The model is not available: ${err.message}`;
     return err.message;
@@ -29,29 +31,29 @@ function isTyping(target: EventTarget | null): boolean {
   return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
 }
 
+/** What an action found: a key, and how it came (search and import carry what the screen keeps of them). */
+interface Found {
+  key: string;
+  via: Via;
+  query?: Query;
+  verification?: ImportResult;
+}
+
 export function LibraryApp() {
   const store = useRef<ImageStore | null>(null);
   store.current ??= new ImageStore();
-  const [model, setModel] = useState<ModelInfo | null>(null);
-  const [key, setKey] = useState('');
-  const [draft, setDraft] = useState('');
-  const [imageUrl, setImageUrl] = useState<string | null>(null);
-  const [shownKey, setShownKey] = useState('');
-  const [busy, setBusy] = useState<Busy>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [stride, setStride] = useState('');
-  const [verification, setVerification] = useState<ImportResult | null>(null);
-  const [dragging, setDragging] = useState(false);
+  const [state, dispatch] = useReducer(screen, initialScreen);
   // Small images (the 64×64 emoji model) are scaled up with hard pixel edges; SD-sized ones are shown as they are.
   const [pixelated, setPixelated] = useState(true);
-  const current = useRef('');
+  const [dragging, setDragging] = useState(false);
 
   // Only the newest action may change the page: a slow render of an old key must not replace a newer one.
   const generation = useRef(0);
-
-  // The key whose image is on show; a key that fails (a typo) must not replace it.
-  const shown = useRef('');
+  // The key being opened or on show: quick repeated Next presses step on from the newest one.
+  const target = useRef('');
+  // The key on show, for callbacks that must not change identity with it.
+  const shownKey = useRef('');
+  shownKey.current = state.shown?.key ?? '';
 
   // Progress appears only for actions that take a noticeable time: a prefetched page turn must not pay for two
   // renders of the page (one with the progress overlay, one without). `data-pending` on <main> says at once,
@@ -67,125 +69,169 @@ export function LibraryApp() {
     if (main) main.dataset.pending = 'true';
     const since = busySince.current;
     const wait = Math.max(0, PROGRESS_DELAY_MS - (performance.now() - since));
-    busyTimer.current = setTimeout(() => setBusy({ label, since, watch }), wait);
+    busyTimer.current = setTimeout(() => dispatch({ type: 'pending', pending: { label, since, watch } }), wait);
   }, []);
   const stopBusy = useCallback(() => {
     clearTimeout(busyTimer.current);
     if (mainRef.current) mainRef.current.dataset.pending = 'false';
-    setBusy(null);
   }, []);
 
+  const fail = useCallback(
+    (err: unknown, context?: string) => {
+      stopBusy();
+      const message = messageOf(err);
+      dispatch({ type: 'failed', message: context ? `${context}: ${message}` : message });
+    },
+    [stopBusy],
+  );
+
+  /** Renders a found key and puts it on show; the key box and buttons change together with the image. */
   const show = useCallback(
-    async (nextKey: string, label: string, keep: { verification?: ImportResult } = {}) => {
-      const mine = ++generation.current;
+    async (found: Found, label: string, mine = ++generation.current) => {
       const images = store.current as ImageStore;
       const display = (url: string) => {
-        shown.current = nextKey;
-        setShownKey(nextKey);
-        history.replaceState(null, '', shareUrl('', nextKey));
-        setImageUrl(url);
         stopBusy();
+        history.replaceState(null, '', shareUrl('', found.key));
+        dispatch({ type: 'shown', url, ...found });
       };
-      setError(null);
-      setNotice(null);
-      setVerification(keep.verification ?? null);
-      setKey(nextKey);
-      setDraft(nextKey);
-      current.current = nextKey;
+      target.current = found.key;
       // Already in memory (prefetched): everything changes in this one update, with no await in between.
-      const ready = images.peek(nextKey);
+      const ready = images.peek(found.key);
       if (ready) return display(ready.url);
-      startBusy(label, nextKey);
+      startBusy(label, found.key);
       try {
-        const stored = await images.image(nextKey);
+        const stored = await images.image(found.key);
         if (mine === generation.current) display(stored.url);
       } catch (err) {
         if (mine !== generation.current) return;
-        stopBusy();
-        setError(messageOf(err));
-        if (err instanceof ApiError && err.status === 400 && shown.current) {
-          // Back to the last good key and its image; the bad text stays in the box to be corrected.
-          setKey(shown.current);
-          current.current = shown.current;
-        } else {
-          setImageUrl(null);
-        }
+        target.current = shownKey.current;
+        fail(err);
       }
     },
-    [startBusy, stopBusy],
+    [startBusy, stopBusy, fail],
   );
-
   // Runs an action that first has to find a key (random, search, neighbour, import), with progress and errors.
   const act = useCallback(
-    async (label: string, find: () => Promise<string | { key: string; verification: ImportResult }>) => {
+    async (label: string, find: () => Promise<Found>, context?: string) => {
       const mine = ++generation.current;
-      setError(null);
+      dispatch({ type: 'started' });
       startBusy(label);
       try {
         const found = await find();
-        if (mine !== generation.current) return;
-        if (typeof found === 'string') await show(found, label);
-        else await show(found.key, label, { verification: found.verification });
+        if (mine === generation.current) await show(found, label, mine);
       } catch (err) {
-        if (mine !== generation.current) return;
-        stopBusy();
-        setError(messageOf(err));
+        if (mine === generation.current) fail(err, context);
       }
     },
-    [show, startBusy, stopBusy],
+    [show, startBusy, fail],
   );
 
-  const goRandom = useCallback(() => act('Finding a random book…', randomKey), [act]);
+  const open = useCallback(
+    (text: string, label: string) => act(label, async () => ({ key: text, via: 'open' })),
+    [act],
+  );
+  const goRandom = useCallback(
+    () => act('Finding a random book…', async () => ({ key: await randomKey(), via: 'random' })),
+    [act],
+  );
+  const stride = state.stride;
   const goNeighbour = useCallback(
     (by: number) => {
-      if (!current.current || !stride) return;
-      const from = current.current;
-      return act(by > 0 ? 'Turning to the next page…' : 'Turning back a page…', () =>
-        (store.current as ImageStore).neighbour(from, by, stride),
-      );
+      const from = target.current;
+      if (!from || !shownKey.current || !stride) return;
+      return act(by > 0 ? 'Turning to the next page…' : 'Turning back a page…', async () => ({
+        key: await (store.current as ImageStore).neighbour(from, by, stride),
+        via: 'browse',
+      }));
     },
     [act, stride],
   );
   const goSearch = useCallback(
-    (text: string, avoid?: string) => {
-      const trimmed = text.trim();
-      if (!trimmed) {
-        setError('Type what you are looking for first.');
+    (query: Query) => {
+      const prompt = query.prompt.trim();
+      if (!prompt) {
+        dispatch({ type: 'failed', message: 'Type what you are looking for first.' });
         return;
       }
-      return act(`Searching the shelves for “${trimmed}”…`, () => searchKey(trimmed, undefined, avoid));
+      const tries = query.bestOf > 1 ? ` (trying ${query.bestOf}, keeping the best)` : '';
+      return act(`Searching the shelves for “${prompt}”${tries}…`, async () => ({
+        key: await searchKey(prompt, query.bestOf, query.avoid.trim() || undefined),
+        via: 'search',
+        query: { ...query, prompt },
+      }));
     },
     [act],
   );
+  // A walk shows its frames one after another, each as soon as it is rendered and at least WALK_FRAME_MS apart;
+  // any other action (or Stop) takes a new generation, which ends the loop on the frame on show.
+  const goWalk = useCallback(
+    async (to: string, frames: number) => {
+      const from = shownKey.current;
+      if (!from) return;
+      const mine = ++generation.current;
+      const images = store.current as ImageStore;
+      dispatch({ type: 'started' });
+      startBusy('Finding the way…');
+      try {
+        const keys = await walkKeys(from, to, frames);
+        if (mine !== generation.current) return;
+        dispatch({ type: 'walk', keys });
+        for (const [frame, key] of keys.entries()) {
+          const started = performance.now();
+          const stored = await images.image(key);
+          if (mine !== generation.current) return;
+          clearTimeout(busyTimer.current);
+          target.current = key;
+          history.replaceState(null, '', shareUrl('', key));
+          dispatch({ type: 'shown', key, url: stored.url, via: 'walk', frame });
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.max(0, WALK_FRAME_MS - (performance.now() - started))),
+          );
+        }
+        if (mine === generation.current) stopBusy();
+      } catch (err) {
+        if (mine === generation.current) fail(err);
+      }
+    },
+    [startBusy, stopBusy, fail],
+  );
+  const stopWalk = useCallback(() => {
+    ++generation.current;
+    stopBusy();
+    dispatch({ type: 'walkStopped' });
+  }, [stopBusy]);
+
   const goImport = useCallback(
-    (file: Blob) =>
-      act('Reading the file and regenerating its image…', async () => {
-        const result = await importFile(file);
-        return { key: result.key, verification: result };
-      }),
+    (file: Blob & { name?: string }) =>
+      act(
+        'Reading the file and regenerating its image…',
+        async () => {
+          const result = await importFile(file);
+          return { key: result.key, via: 'import', verification: result };
+        },
+        `Could not import ${file.name ? `“${file.name}”` : 'this file'}`,
+      ),
     [act],
   );
 
   // First load: the model's description, then the key named by the address, or a random one.
   useEffect(() => {
     fetchModel()
-      .then((info) => {
-        setModel(info);
-        setStride((s) => s || info.strides[0]?.name || '');
-      })
-      .catch((err) => setError(messageOf(err)));
+      .then((model) => dispatch({ type: 'model', model }))
+      .catch((err) => dispatch({ type: 'failed', message: messageOf(err) }));
     const fromAddress = keyFromLocation(location.search, location.hash);
-    if (fromAddress) void show(fromAddress, 'Opening the shared book…');
+    if (fromAddress) void open(fromAddress, 'Opening the shared book…');
     else void goRandom();
-    // show and goRandom never change identity, so this runs once, on mount; later address changes are our own.
-  }, [show, goRandom]);
+    // open and goRandom never change identity, so this runs once, on mount; later address changes are our own.
+  }, [open, goRandom]);
 
   // Warm the neighbours of whatever is on show, once it is on show: warming earlier would compete with the
   // image being waited for.
+  const onShow = state.shown?.key ?? '';
   useEffect(() => {
-    if (!shownKey || !stride) return;
-    void (store.current as ImageStore).prefetch(shownKey, stride, () => current.current === shownKey);
-  }, [shownKey, stride]);
+    if (!onShow || !stride) return;
+    void (store.current as ImageStore).prefetch(onShow, stride, () => target.current === onShow);
+  }, [onShow, stride]);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -206,10 +252,11 @@ export function LibraryApp() {
     const file = event.dataTransfer.files[0];
     const text = event.dataTransfer.getData('text/plain').trim();
     if (file) void goImport(file);
-    else if (text) void show(text, 'Opening the dropped key…');
+    else if (text) void open(text, 'Opening the dropped key…');
   };
 
-  const ready = Boolean(key) && !busy;
+  const { model, shown, pending: busy, error, notice, verification } = state;
+  const can = abilities(state);
 
   return (
     <main
@@ -242,10 +289,10 @@ export function LibraryApp() {
       <section className="reader">
         <figure className="plate" aria-busy={Boolean(busy)}>
           <div className={`frame${pixelated ? ' pixelated' : ''}`}>
-            {imageUrl ? (
+            {shown ? (
               // biome-ignore lint/performance/noImgElement: a blob: URL of a PNG we render ourselves
               <img
-                src={imageUrl}
+                src={shown.url}
                 alt="Rendered from the key below"
                 data-testid="image"
                 onLoad={(event) => setPixelated(event.currentTarget.naturalWidth <= 128)}
@@ -256,19 +303,23 @@ export function LibraryApp() {
             {busy && <Progress label={busy.label} since={busy.since} watch={busy.watch} />}
           </div>
           <nav className="turns" aria-label="Browse">
-            <button type="button" onClick={() => goNeighbour(-1)} disabled={!key || !stride} title="Previous (←)">
+            <button type="button" onClick={() => goNeighbour(-1)} disabled={!can.browse} title="Previous (←)">
               ← Prev
             </button>
             <button type="button" onClick={goRandom} title="Random (R)">
               Random
             </button>
-            <button type="button" onClick={() => goNeighbour(1)} disabled={!key || !stride} title="Next (→)">
+            <button type="button" onClick={() => goNeighbour(1)} disabled={!can.browse} title="Next (→)">
               Next →
             </button>
           </nav>
           <label className="stride">
             <span>Step size</span>
-            <select value={stride} onChange={(event) => setStride(event.target.value)} data-testid="stride">
+            <select
+              value={stride}
+              onChange={(event) => dispatch({ type: 'stride', stride: event.target.value })}
+              data-testid="stride"
+            >
               {(model?.strides ?? []).map((s) => (
                 <option key={s.name} value={s.name}>
                   {s.label}
@@ -290,17 +341,34 @@ export function LibraryApp() {
         </figure>
 
         <div className="desk">
-          <SearchForm onSearch={(text, avoid) => void goSearch(text, avoid)} />
+          <SearchForm
+            query={state.query}
+            lastQuery={state.lastQuery}
+            bestOfMax={model?.bestOfMax ?? 1}
+            onChange={(query) => dispatch({ type: 'query', query })}
+            onSearch={(query) => void goSearch(query)}
+          />
 
           <KeyPanel
-            current={key}
-            draft={draft}
-            onDraft={setDraft}
-            onOpen={(text) => show(text, 'Opening the key…')}
-            ready={ready}
-            png={async () => (await (store.current as ImageStore).image(key)).blob}
-            onNotice={setNotice}
-            onError={(err) => setError(messageOf(err))}
+            current={shown?.key ?? ''}
+            draft={state.draft}
+            count={characterCount(state)}
+            onDraft={(text) => dispatch({ type: 'draft', text })}
+            onOpen={(text) => open(text, 'Opening the key…')}
+            ready={can.share}
+            png={async () => (await (store.current as ImageStore).image(shownKey.current)).blob}
+            onNotice={(message) => dispatch({ type: 'notice', message })}
+            onError={(err) => dispatch({ type: 'failed', message: messageOf(err) })}
+          />
+
+          <WalkPanel
+            target={state.walkTo}
+            found={state.found}
+            walk={state.walk}
+            ready={Boolean(shown) && !busy}
+            onTarget={(text) => dispatch({ type: 'walkTo', text })}
+            onWalk={(to, frames) => void goWalk(to, frames)}
+            onStop={stopWalk}
           />
 
           <div className="import">

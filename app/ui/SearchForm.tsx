@@ -1,33 +1,39 @@
 'use client';
 
-import { useState } from 'react';
+import type { Query } from './screen.ts';
+
+const BEST_OF_CHOICES = [1, 2, 4, 8];
+
+export interface SearchFormProps {
+  query: Query;
+  /** The search whose result is on show, if any ("Search again" repeats it). */
+  lastQuery: Query | null;
+  /** The server's limit for best-of; 1 hides the choice (the model cannot rank images). */
+  bestOfMax: number;
+  onChange: (query: Query) => void;
+  onSearch: (query: Query) => void;
+}
 
 /**
- * The prompt box, and an "avoid" box for a negative prompt (it goes into the key). Every search draws a fresh seed
- * on the server, so "search again" is the same prompt (and avoid text) once more.
+ * The search form, its fields held by the page (one Query), so a new field is one more property and one more input.
+ * Every search draws a fresh seed on the server, so "search again" is the same query once more.
  */
-export function SearchForm({ onSearch }: { onSearch: (prompt: string, avoid: string) => void }) {
-  const [prompt, setPrompt] = useState('');
-  const [avoid, setAvoid] = useState('');
-  const [last, setLast] = useState<{ prompt: string; avoid: string } | null>(null);
-  const search = (text: string, without: string) => {
-    if (text.trim()) setLast({ prompt: text.trim(), avoid: without.trim() });
-    onSearch(text, without.trim());
-  };
+export function SearchForm({ query, lastQuery, bestOfMax, onChange, onSearch }: SearchFormProps) {
+  const choices = BEST_OF_CHOICES.filter((n) => n <= bestOfMax);
   return (
     <form
       className="search"
       onSubmit={(event) => {
         event.preventDefault();
-        search(prompt, avoid);
+        onSearch(query);
       }}
     >
       <label htmlFor="prompt">Look for</label>
       <div className="row">
         <input
           id="prompt"
-          value={prompt}
-          onChange={(event) => setPrompt(event.target.value)}
+          value={query.prompt}
+          onChange={(event) => onChange({ ...query, prompt: event.target.value })}
           placeholder="a cat, a red heart, a rainy cloud…"
           maxLength={500}
         />
@@ -37,15 +43,31 @@ export function SearchForm({ onSearch }: { onSearch: (prompt: string, avoid: str
         <label htmlFor="avoid">avoid:</label>
         <input
           id="avoid"
-          value={avoid}
-          onChange={(event) => setAvoid(event.target.value)}
+          value={query.avoid}
+          onChange={(event) => onChange({ ...query, avoid: event.target.value })}
           placeholder="optional: what the image should not be (kept in the key)"
           maxLength={500}
         />
       </div>
-      {last && (
-        <button type="button" className="link" onClick={() => search(last.prompt, last.avoid)}>
-          Search again for “{last.prompt}”{last.avoid && ` avoiding “${last.avoid}”`}
+      {choices.length > 1 && (
+        <label className="best-of">
+          <span>Try</span>
+          <select
+            value={Math.min(query.bestOf, bestOfMax)}
+            onChange={(event) => onChange({ ...query, bestOf: Number(event.target.value) })}
+            data-testid="best-of"
+          >
+            {choices.map((n) => (
+              <option key={n} value={n}>
+                {n === 1 ? '1 (fastest)' : `${n}, keep the best`}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {lastQuery && (
+        <button type="button" className="link" onClick={() => onSearch(lastQuery)}>
+          Search again for “{lastQuery.prompt}”{lastQuery.avoid.trim() && ` avoiding “${lastQuery.avoid.trim()}”`}
         </button>
       )}
     </form>

@@ -17,6 +17,7 @@ export interface ModelInfo {
   version: string;
   profileId: string;
   strides: { name: string; label: string }[];
+  bestOfMax: number;
 }
 
 export interface ImportResult {
@@ -34,8 +35,18 @@ async function failure(response: Response): Promise<ApiError> {
   }
 }
 
+/** fetch's own failure (a TypeError such as "Failed to fetch") means no answer came: the server is down or away. */
+export const UNREACHABLE =
+  'The library server cannot be reached. Check that it is running and your connection is up, then try again.';
+
 async function call(path: string, init: RequestInit & { signal?: AbortSignal }): Promise<Response> {
-  const response = await fetch(path, init);
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError(0, 'unreachable', UNREACHABLE);
+  }
   if (!response.ok) throw await failure(response);
   return response;
 }
@@ -65,12 +76,16 @@ export async function randomKey(): Promise<string> {
 }
 
 /** `negative`: the "avoid" text, kept in the key as guidance's unconditional branch. */
-export async function searchKey(prompt: string, seed?: number, negative?: string): Promise<string> {
-  return ((await (await postJson('/api/search', { prompt, seed, negative })).json()) as { key: string }).key;
+export async function searchKey(prompt: string, bestOf = 1, negative?: string, seed?: number): Promise<string> {
+  return ((await (await postJson('/api/search', { prompt, seed, bestOf, negative })).json()) as { key: string }).key;
 }
 
 export async function neighbourKey(key: string, by: number, stride: string, signal?: AbortSignal): Promise<string> {
   return ((await (await postJson('/api/neighbour', { key, by, stride }, signal)).json()) as { key: string }).key;
+}
+
+export async function walkKeys(from: string, to: string, frames: number): Promise<string[]> {
+  return ((await (await postJson('/api/walk', { from, to, frames })).json()) as { keys: string[] }).keys;
 }
 
 export async function renderPng(key: string, signal?: AbortSignal): Promise<Blob> {

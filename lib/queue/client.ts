@@ -112,7 +112,7 @@ export class QueueClient {
   }
 
   /** A prompt's key, found by a worker's search. */
-  search(prompt: string, seed?: bigint, negative?: string): Promise<string> {
+  search(prompt: string, seed?: bigint, negative?: string, bestOf?: number): Promise<string> {
     return this.guard(async () => {
       const job = {
         kind: 'search' as const,
@@ -120,6 +120,7 @@ export class QueueClient {
         prompt,
         seed: seed?.toString(),
         negative,
+        bestOf,
       };
       const result = await this.oneOff(job);
       return (result as { key: string }).key;

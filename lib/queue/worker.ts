@@ -107,7 +107,8 @@ async function runJob(job: Job<JobData, JobResult>, deps: JobDeps): Promise<JobR
   const data = job.data;
   if (data.kind === 'search') {
     const seed = data.seed === undefined ? undefined : BigInt(data.seed);
-    return { key: (await deps.renderer.search(data.prompt, { seed, negative: data.negative })).key };
+    const options = { seed, negative: data.negative, bestOf: data.bestOf };
+    return { key: (await deps.renderer.search(data.prompt, options)).key };
   }
   const hash = keyHash(data.key);
   if (data.kind === 'render') {

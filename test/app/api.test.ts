@@ -22,6 +22,7 @@ const routes = {
   import: await import('../../app/api/import/route.ts'),
   missing: await import('../../app/api/[...missing]/route.ts'),
   progress: await import('../../app/api/progress/route.ts'),
+  walk: await import('../../app/api/walk/route.ts'),
 };
 const { errorResponse } = await import('../../lib/http.ts');
 const { keyHash } = await import('../../lib/render-cache.ts');
@@ -169,6 +170,39 @@ describe('HTTP API', () => {
       status: 400,
       message: '"negative" must be a string',
     });
+  });
+
+  it('walks from one key to another: the ends are the two keys, every frame a key; frames are limited', async () => {
+    const other = (await (await routes.random.GET(new Request('http://localhost/api/random'))).json()).key;
+    const response = await routes.walk.POST(json({ from: key, to: other, frames: 4 }));
+    expect(response.status).toBe(200);
+    const { keys } = (await response.json()) as { keys: string[] };
+    expect(keys).toHaveLength(4);
+    expect([keys[0], keys[3]]).toEqual([key, other]);
+    const mid = await routes.render.POST(json({ key: keys[1] }));
+    expect(mid.status).toBe(200);
+    expect(await errorOf(await routes.walk.POST(json({ from: key, to: other, frames: 33 })))).toMatchObject({
+      status: 400,
+      message: '"frames" must be an integer from 2 to 32, got 33',
+    });
+    expect(await errorOf(await routes.walk.POST(json({ from: key, to: 'nope', frames: 3 })))).toMatchObject({
+      status: 400,
+      code: 'bad_key',
+    });
+  });
+
+  it('a best-of search is limited, and refused in words for a model that cannot score images', async () => {
+    const info = await (await routes.model.GET(new Request('http://localhost/api/model'))).json();
+    expect(info.bestOfMax).toBe(1); // tiny-sd15 has no image_encoder
+    const two = await errorOf(await routes.search.POST(json({ prompt: 'cat', seed: 7, bestOf: 2 })));
+    expect(two).toMatchObject({ status: 400, code: 'bad_request' });
+    expect(two.message).toMatch(/image_encoder/);
+    const many = await errorOf(await routes.search.POST(json({ prompt: 'cat', bestOf: 9 })));
+    expect(many).toMatchObject({ status: 400, message: '"bestOf" must be an integer from 1 to 8, got 9' });
+    const one = await routes.search.POST(json({ prompt: 'cat', seed: 7, bestOf: 1 }));
+    expect((await one.json()).key).toBe(
+      (await (await routes.search.POST(json({ prompt: 'cat', seed: 7 }))).json()).key,
+    );
   });
 
   it('exports a .gen5 that imports back to the same key, bit-identical', async () => {

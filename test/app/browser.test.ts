@@ -242,6 +242,170 @@ describe('the library in a real browser (default model)', () => {
   });
 });
 
+describe('rough edges (issue 16), default model', () => {
+  serve();
+
+  const button = (name: string) => page.getByRole('button', { name, exact: true });
+  const promptBox = () => page.getByLabel('Look for');
+  const searchAgain = () => page.getByRole('button', { name: /^Search again for/ });
+
+  it('a share link that is no key says so in plain words and leaves nothing to browse or share', async () => {
+    await page.goto(`${server.url}/?k=not-a-key`);
+    const alert = page.getByTestId('error');
+    await expect.poll(() => alert.textContent(), { timeout: 60_000 }).toContain('is not a key of any known profile');
+    const text = (await alert.textContent()) ?? '';
+    expect(text).toMatch(/^"not-a-key" is not a key of any known profile: a key is "emoji-\d+\." and [\d,]+ more/);
+    expect(text).not.toMatch(/alphabet|payload|189436|\[/);
+    expect(await page.getByTestId('image').count()).toBe(0);
+    for (const name of ['← Prev', 'Next →', 'Copy key', 'Copy link', 'Download .gen5', 'Download PNG'])
+      expect(await button(name).isDisabled(), name).toBe(true);
+    await shot('10-bad-share-link');
+    await button('Random').click();
+    await settled();
+    expect(await button('Next →').isDisabled()).toBe(false);
+  });
+
+  it('with the server unreachable, Random says so instead of "Failed to fetch"', async () => {
+    const shown = await settled();
+    await page.route('**/api/random', (route) => route.abort('connectionrefused'));
+    try {
+      await button('Random').click();
+      const alert = page.getByTestId('error');
+      await expect.poll(() => alert.textContent(), { timeout: 30_000 }).toContain('cannot be reached');
+      expect(await alert.textContent()).not.toContain('Failed to fetch');
+      expect(await keyText()).toBe(shown.key);
+    } finally {
+      await page.unroute('**/api/random');
+    }
+  });
+
+  it('a junk import says it could not import the file, and why', async () => {
+    const file = join(SHOTS, 'junk.gen5');
+    writeFileSync(file, 'definitely not a gen5 !');
+    await page.locator('#import-file').setInputFiles(file);
+    const alert = page.getByTestId('error');
+    await expect.poll(() => alert.textContent(), { timeout: 30_000 }).toMatch(/^Could not import “junk\.gen5”: /);
+    expect(await alert.textContent()).toContain('23 bytes');
+  });
+
+  it('the search box and "Search again" belong to the search on show: Random and opening a key clear them', async () => {
+    await promptBox().fill('dog');
+    await button('Search').click();
+    await expect.poll(() => searchAgain().count(), { timeout: 60_000 }).toBe(1);
+    const found = await settled();
+    await button('Next →').click();
+    await settled();
+    expect(await promptBox().inputValue()).toBe('dog'); // a neighbour of the result keeps it
+    expect(await searchAgain().textContent()).toContain('dog');
+
+    await button('Random').click();
+    await settled();
+    expect(await promptBox().inputValue()).toBe('');
+    expect(await searchAgain().count()).toBe(0);
+
+    await promptBox().fill('dog');
+    await button('Search').click();
+    await expect.poll(() => searchAgain().count(), { timeout: 60_000 }).toBe(1);
+    await settled();
+    await page.getByTestId('key').fill(found.key);
+    await button('Open this key').click();
+    await expect.poll(keyText).toBe(found.key);
+    await settled();
+    expect(await promptBox().inputValue()).toBe('');
+    expect(await searchAgain().count()).toBe(0);
+  });
+
+  it('while a render is pending, the key box, its count and Copy stay with the image on show', async () => {
+    const before = await settled();
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const continued: Promise<void>[] = [];
+    await page.route('**/api/render', (route) => {
+      continued.push(held.then(() => route.continue()));
+    });
+    try {
+      await page.getByTestId('stride').selectOption('book'); // not prefetched: the render waits on the route
+      await button('Next →').click();
+      await expect.poll(() => page.getByTestId('progress').count(), { timeout: 10_000 }).toBe(1);
+      expect(await keyText()).toBe(before.key);
+      expect(await page.getByTestId('key-count').textContent()).toBe(
+        `${before.key.length.toLocaleString('en')} characters`,
+      );
+      expect(await button('Copy key').isDisabled()).toBe(true);
+      expect(await button('Download PNG').isDisabled()).toBe(true);
+      await shot('11-pending');
+    } finally {
+      release();
+      await Promise.all(continued);
+      await page.unroute('**/api/render');
+    }
+    const after = await settled();
+    expect(after.key).not.toBe(before.key);
+    expect(await button('Copy key').isDisabled()).toBe(false);
+    await page.getByTestId('stride').selectOption('page');
+  });
+
+  it('the character count describes the text in the box', async () => {
+    const { key } = await settled();
+    await page.getByTestId('key').fill('emoji-2.abc');
+    expect(await page.getByTestId('key-count').textContent()).toBe('11 characters typed (not opened yet)');
+    await page.getByTestId('key').fill(key);
+    expect(await page.getByTestId('key-count').textContent()).toBe(`${key.length.toLocaleString('en')} characters`);
+  });
+
+  it('walks to the latest search result frame by frame, and stops on a frame whose key can be shared', async () => {
+    await page.goto(server.url);
+    await settled();
+    await promptBox().fill('cat');
+    await button('Search').click();
+    await expect.poll(() => searchAgain().count(), { timeout: 60_000 }).toBe(1);
+    const cat = await settled();
+    await button('Random').click();
+    const start = await settled();
+    await page.getByRole('button', { name: 'the latest search result' }).click();
+    expect(await page.getByTestId('walk-to').inputValue()).toBe(cat.key);
+    const [request] = await Promise.all([page.waitForRequest('**/api/walk'), button('Walk').click()]);
+    expect(JSON.parse(request.postData() ?? '{}')).toMatchObject({ from: start.key, to: cat.key, frames: 8 });
+    const status = page.getByTestId('walk-status');
+    await expect.poll(() => status.textContent(), { timeout: 120_000 }).toMatch(/^Frame 8 of 8/);
+    expect(await settled()).toEqual(cat); // the last frame is the target itself
+    // walk back, stopping on the way: the frame on show is one of the walk's keys, in the box and the address
+    await page.getByTestId('walk-to').fill(start.key);
+    await page.getByTestId('walk-frames').selectOption('32'); // long enough to stop mid-way without a race
+    const [response] = await Promise.all([page.waitForResponse('**/api/walk'), button('Walk').click()]);
+    expect(JSON.parse(response.request().postData() ?? '{}')).toMatchObject({
+      from: cat.key,
+      to: start.key,
+      frames: 32,
+    });
+    const back = ((await response.json()) as { keys: string[] }).keys;
+    await expect.poll(() => status.textContent(), { timeout: 120_000 }).toMatch(/^Frame ([2-9]|1\d) of 32/);
+    await button('Stop here').click();
+    await expect.poll(() => status.textContent()).toContain('this frame’s key is in the key box');
+    const stopped = await settled();
+    const frame = Number(/^Frame (\d+)/.exec((await status.textContent()) ?? '')?.[1]);
+    expect(stopped.key).toBe(back[frame - 1]);
+    expect(back.slice(1, -1)).toContain(stopped.key);
+    const address = new URL(page.url());
+    expect(address.searchParams.get('k')).toBe(stopped.key);
+    expect(await button('Copy link').isDisabled()).toBe(false);
+    await shot('12-walk-stopped');
+  }, 240_000);
+
+  it('a web search can try several and keep the best', async () => {
+    await settled();
+    await page.getByTestId('best-of').selectOption('4');
+    await promptBox().fill('cat');
+    const [request] = await Promise.all([page.waitForRequest('**/api/search'), button('Search').click()]);
+    expect(JSON.parse(request.postData() ?? '{}')).toMatchObject({ prompt: 'cat', bestOf: 4 });
+    await expect.poll(() => searchAgain().count(), { timeout: 90_000 }).toBe(1);
+    await settled();
+    expect(await page.getByTestId('best-of').inputValue()).toBe('4');
+  });
+});
+
 describe('SD-sized keys (the tiny SD-shaped fixture model)', () => {
   serve({ LOB_MODEL: resolve(import.meta.dirname, '../fixtures/tiny-sd15') });
 

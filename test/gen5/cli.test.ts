@@ -90,10 +90,21 @@ describe('lob gen5 (spawned)', () => {
     expect(out.chunks.map((c: { type: string }) => c.type)).toEqual(['LATN', 'LATN', 'LATN', 'DATA', 'ENVC']);
     expect(out.provenance).toMatchObject({ key: { profile: profileId }, image_sha256: pngSha });
     expect(out.metadata.gen5_metadata.model_info.prompt).toBe('a red cat');
-    // Without --model, the model files are not part of "now": gen5's own wording says so.
-    expect(out.drift.map((d: { message: string }) => d.message)).toContain(
-      "Environment component 'model_file:unet/model.onnx' missing in current system",
+    // Without --model there is nothing to compare the model files with: no drift for them, a note instead.
+    const drift = out.drift.map((d: { message: string }) => d.message).join('\n');
+    expect(drift).not.toContain('model_file:');
+    expect(out.notes).toContain(
+      `${Object.keys(model.folder.files).length} model file(s) not compared: give --model DIR to compare them with a model folder`,
     );
+  });
+
+  it('inspect --model compares the model files: none drift for the folder that rendered it, all for another', () => {
+    const same = JSON.parse(lob('inspect', rendered, '--json', '--model', TINY_SD15).stdout);
+    expect(same.drift.filter((d: { componentId: string }) => d.componentId.startsWith('model_file:'))).toEqual([]);
+    const other = lob('inspect', rendered, '--model', join(ROOT, 'test/fixtures/tiny-emoji'));
+    expect(other.code).toBe(0);
+    expect(other.stdout).toContain("Environment component 'model_file:unet/model.onnx' differs");
+    expect(lob('inspect', rendered, '--model', join(dir, 'nope')).code).toBe(3);
   });
 
   it('inspect prints a readable summary, and a typed error for a broken file', () => {

@@ -146,10 +146,26 @@ describe('malformed keys', () => {
       const err = keyError(() => parseKey(text, registry));
       expect(err.code).toBe(code);
       expect(err.index).toBe(index);
-      expect(err.message).toContain(code);
-      expect(err.message).toContain(`index ${index}`);
+      // text that is no key at all is said in plain words; a key with a bad character or length names its index
+      if (['unknown profile', 'no version', 'upper-case prefix'].includes(label))
+        expect(err.message).toMatch(
+          /is not a key of any known profile: a key is .*"synth-1\." and 1,365 more characters/,
+        );
+      else if (code === 'profile')
+        expect(err.message).toBe('sd-lob keys are written bare, without the "sd-lob-1." in front');
+      else expect(err.message).toContain(`index ${index}`);
+      expect(err.message).not.toMatch(/\[\w+ at index/);
     });
   }
+
+  it('text that is no key says so in plain words, and names the bare form only when there is one', () => {
+    const err = keyError(() => parseKey('not-a-key', registry));
+    expect(err.message).toMatch(/^"not-a-key" is not a key of any known profile: a key is /);
+    expect(err.message).toContain('"synth-1." and 1,365 more characters');
+    expect(err.message).toContain('189,436 characters with no prefix (sd-lob)');
+    expect(err.message).not.toMatch(/alphabet|payload|index/);
+    expect(keyError(() => parseKey('x'.repeat(500), registry)).message).toMatch(/^This text \(500 characters\) is not/);
+  });
 
   it('an unprefixed key with no bare profile is a prefix error', () => {
     const noBare = { ...createProfileRegistry([synth]), bare: undefined };

@@ -99,10 +99,66 @@ describe('lob render / search / random', () => {
     expect(lob(['random', '--seed', '3', '--model', TINY_EMOJI]).stdout).toBe(`${emojiRandom}\n`);
   });
 
+  it('runs from any folder (the README examples write into a temporary one), finding the checkout by itself', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'lob.mjs'), 'random', '--seed', '7'], {
+      cwd: tmp,
+      encoding: 'utf8',
+      env: { ...process.env, LOB_ROOT: undefined },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(lob(['random', '--seed', '7']).stdout);
+  });
+
+  it('render --ep cuda without CUDA warns once, cleanly, and renders the same PNG on the CPU', () => {
+    const r = lob([
+      'render',
+      `@${join(tmp, 'key.txt')}`,
+      '-o',
+      join(tmp, 'cuda.png'),
+      '--model',
+      TINY_SD15,
+      '--ep',
+      'cuda',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(expectedSha);
+    expect(r.stderr).toMatch(/^lob: warning: execution provider cuda unavailable, falling back to cpu: /);
+    expect(r.stderr).not.toContain('[E:onnxruntime');
+    expect(r.stderr).not.toContain('\u001b['); // no coloured raw log line
+  });
+
+  it('walk lists the frame keys (from A to B) and writes an animated GIF or WebP with one page per frame', async () => {
+    const other = lob(['random', '--seed', '4', '--model', TINY_EMOJI]).stdout.trim();
+    const listed = lob(['walk', emojiRandom, other, '--frames', '5', '--keys', '--model', TINY_EMOJI]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const keys = listed.stdout.trim().split('\n');
+    expect(keys).toHaveLength(5);
+    expect([keys[0], keys[4]]).toEqual([emojiRandom, other]);
+    const { default: sharp } = await import('sharp');
+    for (const ext of ['gif', 'webp']) {
+      const out = join(tmp, `walk.${ext}`);
+      const r = lob(['walk', emojiRandom, other, '--frames', '5', '-o', out, '--model', TINY_EMOJI]);
+      expect(r.code, r.stderr).toBe(0);
+      const meta = await sharp(out, { animated: true }).metadata();
+      expect([meta.format, meta.pages, meta.pageHeight]).toEqual([ext, 5, 64]);
+    }
+    // the first frame of the animation is the first key's image
+    const first = await sharp(join(tmp, 'walk.webp'), { page: 0 }).raw().toBuffer();
+    lob(['render', emojiRandom, '-o', join(tmp, 'first.png'), '--model', TINY_EMOJI]);
+    expect(first.equals(await sharp(join(tmp, 'first.png')).removeAlpha().raw().toBuffer())).toBe(true);
+    expect(lob(['walk', emojiRandom, other, '-o', join(tmp, 'walk.mp4'), '--model', TINY_EMOJI]).code).toBe(2);
+    expect(lob(['walk', emojiRandom, other, '--frames', '1', '--keys', '--model', TINY_EMOJI]).code).toBe(2);
+  });
+
   it('exit codes: 2 for a bad key or usage, 3 for a missing or corrupt model', () => {
     const bad = lob(['render', 'sd768-64x64-1.AAAA', '-o', join(tmp, 'c.png'), '--model', TINY_SD15]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^lob: bad key: .*payload characters/);
+    expect(bad.stderr).toMatch(/^lob: bad key: a key of profile sd768-64x64-1 needs \d+ payload characters/);
+    const junk = lob(['render', 'not-a-key', '-o', join(tmp, 'c.png'), '--model', TINY_SD15]);
+    expect(junk.code).toBe(2);
+    expect(junk.stderr).toMatch(
+      /^lob: bad key: "not-a-key" is not a key of any known profile: a key is .*"sd768-64x64-1\." and/,
+    );
     expect(lob(['render', 'x', '--model', TINY_SD15]).code).toBe(2); // -o missing
     expect(lob(['search', 'x', '--best-of', 'many', '--model', TINY_SD15]).code).toBe(2);
     const missing = lob(['random', '--model', join(tmp, 'nope')]);

@@ -1,5 +1,6 @@
 import {
   methodNotAllowed,
+  optionalInteger,
   optionalSeed,
   optionalString,
   readJsonObject,
@@ -16,6 +17,7 @@ export const POST = route(async (request) => {
     requireString(body, 'prompt'),
     optionalSeed(body, 'seed'),
     optionalString(body, 'negative'),
+    optionalInteger(body, 'bestOf'),
   );
   return Response.json({ key });
 });

@@ -36,8 +36,13 @@ export function registerGen5Commands(program: Command): void {
     .description('header, chunk table, metadata, provenance and environment drift of a .gen5 file')
     .argument('<file>', '.gen5 file')
     .option('--json', 'print one JSON object')
-    .action(async (path: string, opts: { json?: boolean }) => {
-      const file = await decode(await readInput(path), await currentEnvironment());
+    .option('--model <dir>', "compare the file's model files with this model folder's")
+    .action(async (path: string, opts: { json?: boolean; model?: string }) => {
+      const modelFiles = opts.model ? await modelFilesOf(opts.model) : undefined;
+      const file = withoutUncomparedModelFiles(
+        await decode(await readInput(path), await currentEnvironment({ modelFiles })),
+        modelFiles !== undefined,
+      );
       const provenance = guardProvenance(file);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(inspectJson(file, provenance), null, 2)}\n`);
@@ -188,6 +193,28 @@ async function readInput(path: string): Promise<Uint8Array> {
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot read ${path}: ${(err as Error).message}`, 1);
   }
+}
+
+async function modelFilesOf(dir: string): Promise<Record<string, string>> {
+  const { readModelFolder } = await import('../../../pipeline/model-folder.ts');
+  try {
+    return (await readModelFolder(dir)).files;
+  } catch (err) {
+    throw new CliError(`cannot read model ${dir}: ${(err as Error).message}`, 3);
+  }
+}
+
+/**
+ * Without a model folder there is nothing to compare model files with: "missing in current system" for each would
+ * be noise, so those warnings go and a note says how to compare them.
+ */
+function withoutUncomparedModelFiles(file: Gen5File, compared: boolean): Gen5File {
+  if (compared || !file.drift) return file;
+  const drift = file.drift.filter((d) => !(d.kind === 'missing-in-current' && d.componentId.startsWith('model_file:')));
+  const skipped = file.drift.length - drift.length;
+  if (skipped === 0) return file;
+  const note = `${skipped} model file(s) not compared: give --model DIR to compare them with a model folder`;
+  return { ...file, drift, notes: [...file.notes, note] };
 }
 
 async function decode(bytes: Uint8Array, env?: EnvComponent[]): Promise<Gen5File> {

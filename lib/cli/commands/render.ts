@@ -2,12 +2,22 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { KeyError, loadProfile, type Profile, randomKey } from '../../../keyspace/index.ts';
+import {
+  createProfileRegistry,
+  KeyError,
+  loadProfile,
+  MAX_WALK_FRAMES,
+  type Profile,
+  parseKey,
+  randomKey,
+  walkKeys,
+} from '../../../keyspace/index.ts';
 import { ModelLoadError, RenderInputError } from '../../../pipeline/errors.ts';
 import type { Model } from '../../../pipeline/model.ts';
 import { defaultModelDir } from '../../../pipeline/project-root.ts';
 import { type ExecutionProvider, parseExecutionProvider } from '../../../pipeline/providers.ts';
 import type { RenderResult } from '../../../pipeline/render.ts';
+import { animate, animationFormatOf } from '../../animation.ts';
 import { loadKeyRegistry } from '../../profiles.ts';
 import { CliError } from '../errors.ts';
 import { longestKey, readKeyArg } from '../key-arg.ts';
@@ -107,6 +117,7 @@ async function guarded<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function registerRenderCommands(program: Command): void {
+  registerWalkCommand(program);
   modelOptions(
     program
       .command('render')
@@ -182,4 +193,58 @@ async function writeGen5(path: string, result: RenderResult): Promise<void> {
     modelFiles: result.model.files,
   });
   await writeFile(path, await encodeGen5(buildGen5Input(result, { environment })));
+}
+
+const walkFrames = (v: string) => {
+  const n = positiveInt('--frames')(v);
+  if (n < 2 || n > MAX_WALK_FRAMES) throw new InvalidArgumentError(`--frames must be 2..${MAX_WALK_FRAMES}`);
+  return n;
+};
+
+/** `lob walk A B`: the keys between two keys (each a key of its own), rendered into an animated WebP or GIF. */
+function registerWalkCommand(program: Command): void {
+  modelOptions(
+    program
+      .command('walk')
+      .description('walk from key A to key B: every frame is a key (--keys lists them); -o writes a .webp or .gif')
+      .argument('<a>', 'the first key (- for stdin, @FILE)')
+      .argument('<b>', 'the last key (- for stdin, @FILE)')
+      .option('--frames <n>', `frames, both ends included (2..${MAX_WALK_FRAMES})`, walkFrames, 16)
+      .option('-o, --output <file>', 'animation to write: .webp (lossless) or .gif')
+      .option('--delay <ms>', 'milliseconds per frame', positiveInt('--delay'), 120)
+      .option('--keys', "print the frames' keys, one per line"),
+  ).action(
+    async (
+      aArg: string,
+      bArg: string,
+      opts: ModelOpts & { frames: number; output?: string; delay: number; keys?: boolean },
+    ) => {
+      const format = opts.output === undefined ? null : animationFormatOf(opts.output);
+      if (opts.output !== undefined && format === null)
+        throw new CliError(`-o ${opts.output}: the animation is written as .webp or .gif`, EXIT.usage);
+      if (opts.output === undefined && !opts.keys)
+        throw new CliError('give -o FILE.webp|.gif, --keys or both', EXIT.usage);
+      const limit = longestKey(loadKeyRegistry().registry);
+      const [a, b] = [await readKeyArg(aArg, limit), await readKeyArg(bArg, limit)];
+      await guarded(async () => {
+        const profile = await modelProfile(opts);
+        const registry = createProfileRegistry([profile]);
+        const keys = walkKeys(parseKey(a, registry), parseKey(b, registry), opts.frames);
+        if (opts.keys) process.stdout.write(`${keys.join('\n')}\n`);
+        if (opts.output === undefined || format === null) return;
+        const model = await openModel(opts);
+        const { renderKey } = await import('../../../pipeline/render.ts');
+        try {
+          const pngs: Uint8Array[] = [];
+          for (const [i, key] of keys.entries()) {
+            pngs.push((await renderKey(model, key)).png);
+            progress('walk')?.(i + 1, keys.length);
+          }
+          await writeFile(opts.output, await animate(pngs, format, opts.delay));
+        } finally {
+          await model.release();
+        }
+      });
+    },
+  );
 }

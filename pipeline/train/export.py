@@ -166,6 +166,8 @@ def keyspace_profile(states, version):
         ],
         "constants": constants,
         "editions": [e for e in EDITIONS if e["version"] < int(version)],
+        # from emoji-3 on, next/prev move the whole picture a visible step (docs/strides.md); emoji-1/2 keep 'tiles'
+        **({"order": "nested"} if int(version) >= 3 else {}),
     }
 
 

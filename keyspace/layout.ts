@@ -182,18 +182,24 @@ export function groupsOf(section: ArraySection): Groups {
   return { leads, members: Int32Array.from(members), ties };
 }
 
+/** A bit position per stored bit of every section, filled in by the order. */
+function emptyPositions({ steps, embedding, latent, negative }: Profile): PrefixedLayout['positions'] {
+  const size = (s: ArraySection) => bitOffset(s, s.stored.length);
+  return {
+    steps: new Int32Array(steps.bits),
+    embedding: new Int32Array(size(embedding)),
+    latent: new Int32Array(size(latent)),
+    negative: new Int32Array(negative ? size(negative) : 0),
+  };
+}
+
 function buildLayout(profile: Profile): PrefixedLayout {
   return profile.order === 'nested' ? buildNestedLayout(profile) : buildTilesLayout(profile);
 }
 
 function buildTilesLayout(profile: Profile): PrefixedLayout {
   const { latent, embedding, steps, negative } = profile;
-  const positions = {
-    steps: new Int32Array(steps.bits),
-    embedding: new Int32Array(bitOffset(embedding, embedding.stored.length)),
-    latent: new Int32Array(bitOffset(latent, latent.stored.length)),
-    negative: new Int32Array(negative ? bitOffset(negative, negative.stored.length) : 0),
-  };
+  const positions = emptyPositions(profile);
   const lat = groupsOf(latent);
   const emb = groupsOf(embedding);
   const neg = negative ? groupsOf(negative) : null;
@@ -294,12 +300,7 @@ export function nestedRegions(section: ArraySection): NestedRegions {
  */
 function buildNestedLayout(profile: Profile): PrefixedLayout {
   const { latent, embedding, steps, negative } = profile;
-  const positions = {
-    steps: new Int32Array(steps.bits),
-    embedding: new Int32Array(bitOffset(embedding, embedding.stored.length)),
-    latent: new Int32Array(bitOffset(latent, latent.stored.length)),
-    negative: new Int32Array(negative ? bitOffset(negative, negative.stored.length) : 0),
-  };
+  const positions = emptyPositions(profile);
   const regions = nestedRegions(latent);
   const emb = groupsOf(embedding);
   const strides: Partial<Record<Stride, number>> = { page: 0 };

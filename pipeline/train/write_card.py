@@ -176,7 +176,10 @@ emoji. Shipped sampler: {sched}, `timestep_spacing` "trailing", {index['default_
 ## Metrics
 {metrics_md(m)}
 {sweep_md(read_json(os.path.join(DOCS, 'sweep.json'), []))}## Speed
-{speed.get('summary', 'See docs/benchmarks.md (`npm run bench -- pipeline`).')}
+One image, {speed.get('steps', '?')} steps with guidance (UNet batch 2) + decoder, onnxruntime-node at 2 threads: median
+**{speed.get('median_ms', float('nan')):.0f} ms** (min {speed.get('min_ms', float('nan')):.0f}, max {speed.get('max_ms', float('nan')):.0f}, {speed.get('runs', '?')} runs;
+`node pipeline/train/bench_speed.mjs`; target ≤ 500 ms). {speed.get('conditions', '')} The ratio against PyTorch eager on
+the same weights at 1 and 2 threads is `npm run bench -- pipeline` (docs/benchmarks.md).
 
 ## What it draws, and what still fails
 Contact sheet: `docs/model/contact_sheet.png` (the ten everyday prompts and 32 standard ones × seeds 0 and 1, and

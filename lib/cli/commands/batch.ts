@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { ModelLoadError } from '../../../pipeline/errors.ts';
 import type { BatchDefaults } from '../../batch/rows.ts';
 import { CliError } from '../errors.ts';
+import { positiveInt, seedArg } from '../option-parsers.ts';
 
 /**
  * `lob batch MANIFEST --out DIR` (docs/batch.md). Exit codes: 0 every row ok; 1 some row failed at run time (or the
@@ -25,17 +26,6 @@ interface BatchOpts {
   bestOf?: number;
   negative?: string;
 }
-
-const positiveInt = (name: string) => (v: string) => {
-  if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError(`${name} must be a positive integer`);
-  return Number(v);
-};
-
-const seedArg = (v: string) => {
-  if (!/^[0-9]+$/.test(v) || BigInt(v) >= 2n ** 64n)
-    throw new InvalidArgumentError('seed must be an integer in 0..2^64-1');
-  return BigInt(v);
-};
 
 const guidanceArg = (v: string) => {
   const n = Number(v);

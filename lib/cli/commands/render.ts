@@ -21,6 +21,7 @@ import { animate, animationFormatOf } from '../../animation.ts';
 import { loadKeyRegistry } from '../../profiles.ts';
 import { CliError } from '../errors.ts';
 import { longestKey, readKeyArg } from '../key-arg.ts';
+import { positiveInt, seedArg } from '../option-parsers.ts';
 
 /**
  * `lob render`, `lob search`, `lob random`. Exit codes (docs/pipeline.md): 0 ok, 1 runtime failure,
@@ -33,17 +34,6 @@ interface ModelOpts {
   threads?: number;
   ep?: ExecutionProvider;
 }
-
-const positiveInt = (name: string) => (v: string) => {
-  if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError(`${name} must be a positive integer`);
-  return Number(v);
-};
-
-const seedArg = (v: string) => {
-  if (!/^[0-9]+$/.test(v) || BigInt(v) >= 2n ** 64n)
-    throw new InvalidArgumentError('seed must be an integer in 0..2^64-1');
-  return BigInt(v);
-};
 
 function modelOptions(cmd: Command): Command {
   return cmd

@@ -155,9 +155,6 @@ def colour_report(gen, gen_concepts, real, real_concepts):
             "images": len(matched)}
 
 
-def judge_scores(judge, tok, names, images):
-    img = J.embed_images(judge, J.to_tensor(images))
-    return img, J.embed_names(judge, tok, names)
 
 
 def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidance=None, sheet=True):
@@ -174,16 +171,17 @@ def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidan
                                            os.path.join(tmp, "renders"))
     gen_truth = torch.tensor([index[c] for c, _, _ in chosen for _ in (0, 1)])
     gen_groups = [g for _, _, g in chosen for _ in (0, 1)]
-    img, txt = judge_scores(judge, tok, names, gen)
+    txt = J.embed_names(judge, tok, names)  # once: every image set is ranked against the same names
+    img = J.embed_images(judge, J.to_tensor(gen))
     gen_hit = (J.ranks(img, txt, gen_truth) < J.TOP_K).float()
 
     chosen_set = {c for c, _, _ in chosen}
     real_idx = [i for i, m in enumerate(meta_all) if m["concept"] in chosen_set and m["unified"] == m["concept"]]
     real_truth = torch.tensor([index[meta_all[i]["concept"]] for i in real_idx])
-    rimg, _ = judge_scores(judge, tok, names, x_all[real_idx])
+    rimg = J.embed_images(judge, J.to_tensor(x_all[real_idx]))
     real_hit = (J.ranks(rimg, txt, real_truth) < J.TOP_K).float()
 
-    rand_img, _ = judge_scores(judge, tok, names, rnd_imgs)
+    rand_img = J.embed_images(judge, J.to_tensor(rnd_imgs))
     rand_truth = torch.tensor([index[chosen[i % len(chosen)][0]] for i in range(len(rnd_imgs))])
     rand_hit = (J.ranks(rand_img, txt, rand_truth) < J.TOP_K).float()
     best = (rand_img @ txt.t()).argmax(1).tolist()

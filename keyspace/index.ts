@@ -28,5 +28,14 @@ export { QuantileCoding, type QuantileSpec } from './quantile.ts';
 export { randomKey } from './random.ts';
 export { createProfileRegistry, type ProfileRegistry, sdLobProfile } from './registry.ts';
 export type { DecodedKey, KeyInput, KeyValues } from './values.ts';
-export { NEGATIVE_SUFFIX, negativeVariant, negativeVariantJson, withVariant } from './variant.ts';
+export {
+  FINE_LATENT_BITS,
+  FINE_SUFFIX,
+  fineVariant,
+  fineVariantJson,
+  NEGATIVE_SUFFIX,
+  negativeVariant,
+  negativeVariantJson,
+  withVariants,
+} from './variant.ts';
 export { MAX_WALK_FRAMES, walkKeys } from './walk.ts';

@@ -37,10 +37,48 @@ export function negativeVariant(profile: Profile): Profile | null {
   return loadProfile(negativeVariantJson(profile.json));
 }
 
-/** A profile and its negative-prompt variant when it has one: what a model's key registry holds. */
-export function withVariant(profile: Profile): Profile[] {
-  const variant = negativeVariant(profile);
-  return variant ? [profile, variant] : [profile];
+/** Appended to a profile's id to name its fine-latent variant (`emoji-2.` keys → `emoji-fine-2.` keys). */
+export const FINE_SUFFIX = 'fine';
+
+/** Bits per latent value in a fine variant. */
+export const FINE_LATENT_BITS = 8;
+
+/**
+ * The fine-latent variant of a prefixed profile: the same sections, with the latent's quantile coding at
+ * FINE_LATENT_BITS. Random and searched keys draw noise, for which 4 bits are plenty; a picture found by inverting
+ * the sampler (`lob find`) needs its latent to 8 bits to render close to the picture (docs/find.md has the
+ * measurement). Same version as the base: a fine key names an image of the same weights.
+ */
+export function fineVariantJson(base: ProfileJson): ProfileJson {
+  if ((base.text ?? 'prefixed') !== 'prefixed')
+    throw new ProfileError('/text', `profile ${base.id} writes bare keys; only prefixed profiles have a variant`);
+  const i = base.sections.findIndex((s) => s.kind === 'latent');
+  const latent = base.sections[i];
+  if (latent === undefined || latent.kind === 'steps') throw new ProfileError('/sections', 'needs a latent section');
+  if (latent.coding.type !== 'quantile' || latent.coding.bits >= FINE_LATENT_BITS) {
+    throw new ProfileError(
+      `/sections/${i}/coding`,
+      `profile ${base.id}'s latent is not a quantile coding of fewer than ${FINE_LATENT_BITS} bits`,
+    );
+  }
+  const sections = base.sections.map((s, k) =>
+    k === i && s.kind !== 'steps' ? { ...s, coding: { ...s.coding, bits: FINE_LATENT_BITS } } : s,
+  );
+  return { ...base, id: `${base.id}-${FINE_SUFFIX}`, sections };
+}
+
+/** The loaded fine variant of a profile, or null when it has none (bare, negative, or its latent is not coarse). */
+export function fineVariant(profile: Profile): Profile | null {
+  if (profile.text !== 'prefixed' || profile.negative) return null;
+  const latent = profile.json.sections.find((s) => s.kind === 'latent');
+  if (!latent || latent.kind === 'steps' || latent.coding.type !== 'quantile') return null;
+  if (latent.coding.bits >= FINE_LATENT_BITS) return null;
+  return loadProfile(fineVariantJson(profile.json));
+}
+
+/** A profile and its variants (negative-prompt, fine-latent) when it has them: what a model's key registry holds. */
+export function withVariants(profile: Profile): Profile[] {
+  return [profile, negativeVariant(profile), fineVariant(profile)].filter((p): p is Profile => p !== null);
 }
 
 function uniqueName(sections: readonly SectionJson[], wanted: string): string {

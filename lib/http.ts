@@ -52,6 +52,15 @@ export class UnsupportedMediaTypeError extends HttpError {
   }
 }
 
+/** What /api/find takes: the picture's bytes (its format is read from the bytes, not the type). */
+export const PICTURE_TYPES = [
+  'image/png',
+  'image/jpeg',
+  'image/webp',
+  'image/svg+xml',
+  'application/octet-stream',
+] as const;
+
 /** What /api/import takes: a .gen5 file as bytes, or one of our PNGs. */
 export const UPLOAD_TYPES = ['application/octet-stream', 'image/png'] as const;
 
@@ -97,6 +106,11 @@ function describeError(err: unknown): Described {
       return { status: 400, body: { error: { code: 'bad_png', message } } };
     case 'ImageDecodeError':
       return { status: 400, body: { error: { code: 'bad_image', message } } };
+    case 'PictureError': {
+      // find's input: too big to take (413), not a picture format it reads (415), or a bad picture (400)
+      const status = e?.code === 'too-large' ? 413 : e?.code === 'format' ? 415 : 400;
+      return { status, body: { error: { code: 'bad_image', message, reason: e?.code } } };
+    }
     case 'RenderInputError':
       return { status: 400, body: { error: { code: 'bad_request', message } } };
     case 'QueueFullError':

@@ -15,9 +15,17 @@ import {
   STRIDES,
   type Stride,
   walkKeys,
-  withVariant,
+  withVariants,
 } from '../keyspace/index.ts';
-import { defaultModelDir, loadModel, projectRoot, Renderer, type RenderResult } from '../pipeline/index.ts';
+import {
+  defaultModelDir,
+  loadModel,
+  loadPicture,
+  projectRoot,
+  Renderer,
+  type RenderResult,
+  rekeyPrompt,
+} from '../pipeline/index.ts';
 import { readModelFolder } from '../pipeline/model-folder.ts';
 import { currentEnvironment } from './environment.ts';
 import { BadRequestError } from './http.ts';
@@ -71,6 +79,27 @@ const WEB_WALK_FRAMES_MAX = 32;
 
 // The text encoder truncates to a few dozen tokens anyway; this only keeps absurd bodies from reaching it.
 const MAX_PROMPT_CHARS = 1000;
+
+/** What find answers (docs/find.md): the key, how like the picture its image is, and how the search went. */
+export interface FoundPicture {
+  key: string;
+  profileId: string;
+  steps: number;
+  /** PSNR (dB) and SSIM of the key's image against the picture as find prepared it (the model's image size). */
+  psnr: number;
+  ssim: number;
+  /** The prompt the key carries ("" for none). */
+  prompt: string;
+  candidates: { tried: number; planned: number };
+  ms: number;
+}
+
+export interface FindRequest {
+  /** "This picture, but …": the key carries this prompt's text states. */
+  prompt?: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
 
 export interface RenderProgress {
   state: 'queued' | 'rendering' | 'idle';
@@ -215,12 +244,12 @@ export class Library {
     return this.rendererPromise;
   }
 
-  /** The model's profile and its negative-prompt variant (first the profile itself), and a registry of them. */
+  /** The model's profile and its variants (first the profile itself), and a registry of them. */
   private keys(): Promise<{ profiles: Profile[]; registry: ProfileRegistry }> {
     if (!this.keysPromise) {
       const loaded = loadKeyProfile(this.options.modelDir).then(
         (profile) => {
-          const profiles = withVariant(profile);
+          const profiles = withVariants(profile);
           return { profiles, registry: createProfileRegistry(profiles) };
         },
         (err: unknown) => {
@@ -315,6 +344,36 @@ export class Library {
     const png = await queue.render(key);
     await (await this.cache()).put(key, png);
     return png;
+  }
+
+  /**
+   * A picture (PNG, JPEG, WebP or SVG bytes) → the key whose image is most like it. Runs on this server's own
+   * worker pool, also in queue mode (a find is a search over many renders, not one render a queue worker caches).
+   */
+  async find(bytes: Uint8Array, request: FindRequest = {}): Promise<FoundPicture> {
+    const prompt = request.prompt?.trim() ? checkedPrompt(request.prompt, 'prompt') : undefined;
+    const renderer = await this.renderer();
+    const [height, width] = renderer.model.imageSize;
+    const rgb = await loadPicture(bytes, width, height);
+    const found = await renderer.find(rgb, { prompt, signal: request.signal, onProgress: request.onProgress });
+    return {
+      key: found.key,
+      profileId: found.profileId,
+      steps: found.steps,
+      psnr: found.psnr,
+      ssim: found.ssim,
+      prompt: prompt ?? '',
+      candidates: { tried: found.tried, planned: found.planned },
+      ms: Math.round(found.timings.totalMs),
+    };
+  }
+
+  /** "This picture, but …": the key's steps and latent with another prompt's text states, in the key's own profile. */
+  async rekey(key: string, prompt: string): Promise<string> {
+    const text = checkedPrompt(prompt, 'prompt');
+    const parsed = await this.parse(key);
+    const embedding = await (await this.renderer()).embedPrompt(text);
+    return rekeyPrompt(parsed.text, (await this.keys()).registry, embedding);
   }
 
   /** A .gen5 file of the key: its latents, embedding and PNG, with the key as provenance and our environment. */

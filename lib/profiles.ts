@@ -5,7 +5,7 @@ import {
   loadProfile,
   type Profile,
   type ProfileRegistry,
-  withVariant,
+  withVariants,
 } from '../keyspace/index.ts';
 import { defaultModelDir } from '../pipeline/project-root.ts';
 
@@ -32,7 +32,7 @@ export function loadKeyRegistry(): { registry: ProfileRegistry; defaultProfile: 
   const profiles: Profile[] = [];
   const modelProfile = join(defaultModelDir(), 'keyspace.json');
   const model = existsSync(modelProfile) ? loadProfileFile(modelProfile) : undefined;
-  if (model) profiles.push(...withVariant(model));
+  if (model) profiles.push(...withVariants(model));
   for (const path of (process.env.LOB_PROFILES ?? '').split(delimiter).filter((p) => p.length > 0)) {
     profiles.push(loadProfileFile(path));
   }

@@ -1,5 +1,17 @@
 // Public API of the generation pipeline (docs/pipeline.md). Node only: onnxruntime-node, sharp, worker threads.
 export { ModelLoadError, QueueFullError, RenderCancelledError, RenderInputError } from './errors.ts';
+export {
+  DEFAULT_FIND_BUDGET_MS,
+  type FindOptions,
+  type FindResult,
+  findKey,
+  loadPicture,
+  PICTURE_LIMITS,
+  PictureError,
+  psnr,
+  rekeyPrompt,
+  ssim,
+} from './find/index.ts';
 export type { GuidanceMode } from './guided-unet.ts';
 export { decodeModelKey, encodeModelKey } from './keys.ts';
 export { encodeText, type LoadModelOptions, loadModel, type Model } from './model.ts';

@@ -12,14 +12,14 @@ export interface ModelKey {
 }
 
 /**
- * Parses and decodes a key for this model (its profile or that profile's negative-prompt variant). A well-formed
+ * Parses and decodes a key for this model (its profile or one of that profile's variants: negative prompt, fine). A well-formed
  * key of another profile (another model's, or a seed sd-lob key) is a KeyError with code 'profile': rendering it
  * here would silently give a different image.
  */
 export function decodeModelKey(model: Model, text: string): ModelKey {
   const parsed = parseKey(text, model.registry);
   const p = parsed.profile;
-  if (p !== model.profile && p !== model.negativeProfile) {
+  if (p !== model.profile && p !== model.negativeProfile && p !== model.fineProfile) {
     throw new KeyError(
       'profile',
       0,
@@ -37,11 +37,20 @@ export function decodeModelKey(model: Model, text: string): ModelKey {
   };
 }
 
-/** The key of these values: in the negative-prompt variant when `negative` is given, else in the model's profile. */
+/**
+ * The key of these values: in the negative-prompt variant when `negative` is given, in the fine-latent variant when
+ * `fine` is set, else in the model's profile.
+ */
 export function encodeModelKey(
   model: Model,
   values: { steps: number; embedding: Float32Array; latent: Float32Array; negative?: Float32Array },
+  options: { fine?: boolean } = {},
 ): string {
+  if (options.fine) {
+    if (values.negative !== undefined) throw new KeyError('profile', 0, 'a fine-latent key has no negative prompt');
+    if (!model.fineProfile) throw new KeyError('profile', 0, `profile ${model.profile.id} has no fine-latent variant`);
+    return encodeKey(model.fineProfile, values);
+  }
   if (values.negative === undefined) return encodeKey(model.profile, values);
   if (!model.negativeProfile)
     throw new KeyError('profile', 0, `profile ${model.profile.id} has no negative-prompt variant`);

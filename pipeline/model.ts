@@ -3,7 +3,7 @@ import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { loadProfile, type Profile } from '../keyspace/profile.ts';
 import { createProfileRegistry, type ProfileRegistry } from '../keyspace/registry.ts';
-import { negativeVariant } from '../keyspace/variant.ts';
+import { fineVariant, negativeVariant } from '../keyspace/variant.ts';
 import { ModelLoadError, RenderInputError } from './errors.ts';
 import { GuidedUnet } from './guided-unet.ts';
 import { type ModelFolder, modelName, readModelFolder } from './model-folder.ts';
@@ -68,6 +68,8 @@ export interface Model {
   vaeDecoder: OpenedSession;
   /** The image encoder, opened on first use (renders never need it; only best-of ranking does); null if absent. */
   imageEncoder(): Promise<OpenedSession | null>;
+  /** The VAE encoder, opened on first use (only finding a picture's key needs it); null if absent. */
+  vaeEncoder(): Promise<OpenedSession | null>;
   defaultSteps: number;
   guidanceScale: number;
   schedulerName: string;
@@ -77,6 +79,8 @@ export interface Model {
   profile: Profile;
   /** Its negative-prompt variant (keys that also carry the unconditional branch's states); null for bare profiles. */
   negativeProfile: Profile | null;
+  /** Its fine-latent variant (the keys `find` gives: 8-bit latents); null when the profile has none. */
+  fineProfile: Profile | null;
   registry: ProfileRegistry;
   release(): Promise<void>;
 }
@@ -187,7 +191,9 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     const schedulerName = checkedSchedulerName(folder, dir, defaultSteps);
     const profile = checkedProfile(folder, shapes, dir);
     const negativeProfile = negativeVariant(profile);
+    const fineProfile = fineVariant(profile);
     let imageEncoder: Promise<OpenedSession> | undefined;
+    let vaeEncoder: Promise<OpenedSession> | undefined;
     const partial = { folder, shapes, tokenizer, text };
     const uncond = (await encodeText(partial, '')).hidden;
     // probe the decoder once so the image size is known (and a broken decoder fails at load, not at first render)
@@ -224,17 +230,29 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
         });
         return imageEncoder;
       },
+      vaeEncoder() {
+        if (!folder.onnx.vaeEncoder) return Promise.resolve(null);
+        const path = folder.onnx.vaeEncoder;
+        vaeEncoder ??= openSession(path, settings, warnings).then((enc) => {
+          requireIo(enc.path, ioSpecs(enc.session, 'input'), 'sample', ['float32'], 4);
+          requireIo(enc.path, ioSpecs(enc.session, 'output'), 'latent_sample', ['float32'], 4);
+          return enc;
+        });
+        return vaeEncoder;
+      },
       defaultSteps,
       guidanceScale,
       schedulerName,
       uncond,
       profile,
       negativeProfile,
-      registry: createProfileRegistry(negativeProfile ? [profile, negativeProfile] : [profile]),
+      fineProfile,
+      registry: createProfileRegistry([profile, negativeProfile, fineProfile].filter((p): p is Profile => p !== null)),
       async release() {
         await guided.close();
-        const enc = imageEncoder ? await imageEncoder.catch(() => null) : null;
-        for (const s of [text, unet, vaeDecoder, enc]) await s?.session.release();
+        const image = imageEncoder ? await imageEncoder.catch(() => null) : null;
+        const vae = vaeEncoder ? await vaeEncoder.catch(() => null) : null;
+        for (const s of [text, unet, vaeDecoder, image, vae]) await s?.session.release();
       },
     };
     return model;

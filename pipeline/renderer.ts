@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { KeyError } from '../keyspace/index.ts';
 import { ModelLoadError, QueueFullError, RenderCancelledError, RenderInputError } from './errors.ts';
+import type { FindOptions, FindResult } from './find/find.ts';
 import { defaultModelDir } from './project-root.ts';
 import type { RenderResult } from './render.ts';
 import type { SearchResult } from './search.ts';
@@ -142,6 +143,15 @@ export class Renderer {
     const seed = options.seed === undefined ? undefined : BigInt(options.seed).toString();
     const { bestOf, negative, steps } = options;
     return this.submit({ kind: 'search', prompt, seed, bestOf, negative, steps }, options) as Promise<SearchResult>;
+  }
+
+  /** A picture (8-bit RGB at the model's image size, see loadPicture) → the key whose image is most like it. */
+  find(
+    rgb: Uint8Array,
+    options: TaskOptions & Pick<FindOptions, 'prompt' | 'budgetMs' | 'maxCandidates' | 'fine'> = {},
+  ): Promise<FindResult> {
+    const { prompt, budgetMs, maxCandidates, fine } = options;
+    return this.submit({ kind: 'find', rgb, prompt, budgetMs, maxCandidates, fine }, options) as Promise<FindResult>;
   }
 
   async embedPrompt(prompt: string, options: TaskOptions = {}): Promise<Float32Array> {

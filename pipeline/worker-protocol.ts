@@ -1,3 +1,4 @@
+import type { FindResult } from './find/find.ts';
 import type { RenderResult } from './render.ts';
 import type { SearchResult } from './search.ts';
 import type { SessionRequest } from './sessions.ts';
@@ -18,9 +19,14 @@ export type Task =
       keepSteps?: boolean;
     }
   | { kind: 'search'; prompt: string; seed?: string; bestOf?: number; negative?: string; steps?: number }
-  | { kind: 'embed'; prompt: string };
+  | { kind: 'embed'; prompt: string }
+  | { kind: 'find'; rgb: Uint8Array; prompt?: string; budgetMs?: number; maxCandidates?: number; fine?: boolean };
 
-export type TaskResult = RenderResult | SearchResult | { hidden: Float32Array; textEmbeds: Float32Array | null };
+export type TaskResult =
+  | RenderResult
+  | SearchResult
+  | FindResult
+  | { hidden: Float32Array; textEmbeds: Float32Array | null };
 
 /** Main → worker. `cancel` is a shared Int32 the main thread sets to 1 to stop the task between steps. */
 export interface TaskMessage {
@@ -36,6 +42,8 @@ export interface ModelInfo {
   defaultSteps: number;
   guidanceScale: number;
   scheduler: string;
+  /** [height, width] of the images the model renders (and of the pictures find compares). */
+  imageSize: [number, number];
   executionProvider: string;
   warnings: string[];
   files: Record<string, string>;

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { findKey } from './find/find.ts';
 import { encodeText, loadModel, type Model } from './model.ts';
 import { renderKey } from './render.ts';
 import { searchKey } from './search.ts';
@@ -31,6 +32,7 @@ function info(model: Model): ModelInfo {
     defaultSteps: model.defaultSteps,
     guidanceScale: model.guidanceScale,
     scheduler: model.schedulerName,
+    imageSize: model.shapes.imageSize as [number, number],
     executionProvider: model.settings.executionProvider,
     warnings: model.warnings,
     files: model.folder.files,
@@ -59,6 +61,17 @@ async function run(model: Model, msg: TaskMessage): Promise<TaskResult> {
       steps: t.steps,
       cancelled,
     });
+  if (t.kind === 'find') {
+    const { rgb, prompt, budgetMs, maxCandidates, fine } = t;
+    return findKey(model, rgb, {
+      prompt,
+      budgetMs,
+      maxCandidates,
+      fine,
+      cancelled,
+      onProgress: (done, total) => post({ type: 'progress', id: msg.id, done, total }),
+    });
+  }
   return encodeText(model, t.prompt);
 }
 

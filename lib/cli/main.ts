@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerBatchCommands } from './commands/batch.ts';
+import { registerFindCommand } from './commands/find.ts';
 import { registerGen5Commands } from './commands/gen5.ts';
 import { registerKeyCommands } from './commands/key.ts';
 import { registerRenderCommands } from './commands/render.ts';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerGen5Commands(program);
   registerRenderCommands(program);
+  registerFindCommand(program);
   registerBatchCommands(program);
   registerWorkerCommand(program);
   return program;

@@ -2,22 +2,34 @@ import { alphasCumprod, discreteTimesteps, finalAlphaCumprod } from './betas.ts'
 import type { SchedulerConfig } from './config.ts';
 import { type Scheduler, splitPrediction } from './types.ts';
 
-/** diffusers' DDIMScheduler with eta = 0 (deterministic): x_prev = sqrt(a_prev)·x0 + sqrt(1 − a_prev)·eps. */
-export function createDdim(config: SchedulerConfig, steps: number): Scheduler {
+/** One DDIM step: the UNet runs at timestep `t` on a sample at noise level `alpha`; the step lands at `alphaPrev`. */
+export interface DdimStep {
+  t: number;
+  alpha: number;
+  alphaPrev: number;
+}
+
+/** The alpha_cumprod pairs of each of `steps` DDIM steps, as diffusers' DDIMScheduler walks them. */
+export function ddimSteps(config: SchedulerConfig, steps: number): DdimStep[] {
   const ac = alphasCumprod(config);
   const finalAlpha = finalAlphaCumprod(config, ac);
-  const timesteps = discreteTimesteps(config, steps);
   const stride = Math.floor(config.numTrainTimesteps / steps);
+  return discreteTimesteps(config, steps).map((t) => {
+    const prevT = t - stride;
+    return { t, alpha: ac[t], alphaPrev: prevT >= 0 ? ac[prevT] : finalAlpha };
+  });
+}
+
+/** diffusers' DDIMScheduler with eta = 0 (deterministic): x_prev = sqrt(a_prev)·x0 + sqrt(1 − a_prev)·eps. */
+export function createDdim(config: SchedulerConfig, steps: number): Scheduler {
+  const plan = ddimSteps(config, steps);
   return {
     name: 'DDIMScheduler',
-    timesteps,
+    timesteps: plan.map((s) => s.t),
     initNoiseSigma: 1,
     scaleModelInput: (sample) => sample,
     step(modelOutput, index, sample) {
-      const t = timesteps[index];
-      const prevT = t - stride;
-      const a = ac[t];
-      const aPrev = prevT >= 0 ? ac[prevT] : finalAlpha;
+      const { alpha: a, alphaPrev: aPrev } = plan[index];
       const out = new Float32Array(sample.length);
       const r = config.clipSampleRange;
       for (let i = 0; i < sample.length; i++) {

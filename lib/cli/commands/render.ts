@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import {
   createProfileRegistry,
   KeyError,
@@ -21,56 +21,8 @@ import { animate, animationFormatOf } from '../../animation.ts';
 import { loadKeyRegistry } from '../../profiles.ts';
 import { CliError } from '../errors.ts';
 import { longestKey, readKeyArg } from '../key-arg.ts';
+import { EXIT, guarded, type ModelOpts, modelOptions, openModel, progress } from '../model-command.ts';
 import { positiveInt, seedArg } from '../option-parsers.ts';
-
-/**
- * `lob render`, `lob search`, `lob random`. Exit codes (docs/pipeline.md): 0 ok, 1 runtime failure,
- * 2 usage or bad key, 3 model folder missing or corrupt. Results go to stdout, progress and warnings to stderr.
- */
-export const EXIT = { ok: 0, failure: 1, usage: 2, model: 3 } as const;
-
-interface ModelOpts {
-  model?: string;
-  threads?: number;
-  ep?: ExecutionProvider;
-}
-
-function modelOptions(cmd: Command): Command {
-  return cmd
-    .option('--model <dir>', 'model folder (default: $LOB_MODEL, else models/emoji)')
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInt('--threads'))
-    .addOption(
-      new Option('--ep <provider>', 'execution provider: cpu, cuda, webgpu (default: $LOB_EP or cpu)').argParser(
-        (v) => {
-          try {
-            return parseExecutionProvider(v);
-          } catch (err) {
-            throw new InvalidArgumentError((err as Error).message);
-          }
-        },
-      ),
-    );
-}
-
-/** Maps pipeline errors to the documented exit codes. */
-function toCliError(err: unknown): unknown {
-  if (err instanceof ModelLoadError) return new CliError(`model: ${err.message}`, EXIT.model);
-  if (err instanceof KeyError) return new CliError(`bad key: ${err.message}`, EXIT.usage);
-  if (err instanceof RenderInputError) return new CliError(err.message, EXIT.usage);
-  return err;
-}
-
-async function openModel(opts: ModelOpts): Promise<Model> {
-  // the pipeline (onnxruntime, sharp, transformers) loads only when a command needs a model, so the other lob
-  // commands start quickly
-  const { loadModel } = await import('../../../pipeline/model.ts');
-  const model = await loadModel(opts.model ?? defaultModelDir(), {
-    intraOpNumThreads: opts.threads,
-    executionProvider: opts.ep,
-  });
-  for (const w of model.warnings) process.stderr.write(`lob: warning: ${w}\n`);
-  return model;
-}
 
 /**
  * The model's keyspace profile: straight from keyspace.json when the folder has one (no sessions needed), else
@@ -88,22 +40,6 @@ async function modelProfile(opts: ModelOpts): Promise<Profile> {
   const model = await openModel(opts);
   await model.release();
   return model.profile;
-}
-
-function progress(label: string): ((done: number, total: number) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  return (done, total) => {
-    process.stderr.write(`\r${label} step ${done}/${total}`);
-    if (done === total) process.stderr.write('\n');
-  };
-}
-
-async function guarded<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toCliError(err);
-  }
 }
 
 export function registerRenderCommands(program: Command): void {

@@ -100,7 +100,8 @@ export async function loadPicture(bytes: Uint8Array, width: number, height: numb
   let density: number | undefined;
   try {
     if (format === 'svg') checkSvg(new TextDecoder().decode(bytes));
-    const meta = await sharp(input, base).metadata();
+    // metadata reads the header only; the pixel limit is checked here so the message can say what the size is
+    const meta = await sharp(input, { failOn: 'error', limitInputPixels: false }).metadata();
     checkSize(meta.width, meta.height, format === 'svg' ? 'SVG canvas' : format.toUpperCase());
     if (format === 'svg') {
       const side = Math.max(meta.width as number, meta.height as number);

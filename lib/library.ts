@@ -18,7 +18,7 @@ import {
   withVariant,
 } from '../keyspace/index.ts';
 import { defaultModelDir, loadModel, projectRoot, Renderer, type RenderResult } from '../pipeline/index.ts';
-import { readModelFolder } from '../pipeline/model-folder.ts';
+import { readModelFolder } from '../pipeline/model/folder.ts';
 import { currentEnvironment } from './environment.ts';
 import { BadRequestError } from './http.ts';
 import { type ImportResult, importFile } from './import-file.ts';

@@ -13,10 +13,10 @@ import {
   walkKeys,
 } from '../../../keyspace/index.ts';
 import { ModelLoadError, RenderInputError } from '../../../pipeline/errors.ts';
-import type { Model } from '../../../pipeline/model.ts';
+import type { Model } from '../../../pipeline/model/types.ts';
+import { type ExecutionProvider, parseExecutionProvider } from '../../../pipeline/onnx/providers.ts';
 import { defaultModelDir } from '../../../pipeline/project-root.ts';
-import { type ExecutionProvider, parseExecutionProvider } from '../../../pipeline/providers.ts';
-import type { RenderResult } from '../../../pipeline/render.ts';
+import type { RenderResult } from '../../../pipeline/render/render.ts';
 import { animate, animationFormatOf } from '../../animation.ts';
 import { loadKeyRegistry } from '../../profiles.ts';
 import { CliError } from '../errors.ts';
@@ -63,7 +63,7 @@ function toCliError(err: unknown): unknown {
 async function openModel(opts: ModelOpts): Promise<Model> {
   // the pipeline (onnxruntime, sharp, transformers) loads only when a command needs a model, so the other lob
   // commands start quickly
-  const { loadModel } = await import('../../../pipeline/model.ts');
+  const { loadModel } = await import('../../../pipeline/model/load.ts');
   const model = await loadModel(opts.model ?? defaultModelDir(), {
     intraOpNumThreads: opts.threads,
     executionProvider: opts.ep,
@@ -119,7 +119,7 @@ export function registerRenderCommands(program: Command): void {
     const key = await readKeyArg(keyArg, longestKey(loadKeyRegistry().registry));
     await guarded(async () => {
       const model = await openModel(opts);
-      const { renderKey } = await import('../../../pipeline/render.ts');
+      const { renderKey } = await import('../../../pipeline/render/render.ts');
       try {
         const result = await renderKey(model, key, { onStep: progress('render') });
         await writeFile(opts.output, result.png);
@@ -142,7 +142,7 @@ export function registerRenderCommands(program: Command): void {
   ).action(async (prompt: string, opts: ModelOpts & { seed?: bigint; bestOf?: number; negative?: string }) => {
     await guarded(async () => {
       const model = await openModel(opts);
-      const { searchKey } = await import('../../../pipeline/search.ts');
+      const { searchKey } = await import('../../../pipeline/render/search.ts');
       try {
         const result = await searchKey(model, prompt, {
           seed: opts.seed,
@@ -223,7 +223,7 @@ function registerWalkCommand(program: Command): void {
         if (opts.keys) process.stdout.write(`${keys.join('\n')}\n`);
         if (opts.output === undefined || format === null) return;
         const model = await openModel(opts);
-        const { renderKey } = await import('../../../pipeline/render.ts');
+        const { renderKey } = await import('../../../pipeline/render/render.ts');
         try {
           const pngs: Uint8Array[] = [];
           for (const [i, key] of keys.entries()) {

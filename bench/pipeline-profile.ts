@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadModel } from '../pipeline/model.ts';
+import { loadModel } from '../pipeline/model/load.ts';
 import { defaultModelDir } from '../pipeline/project-root.ts';
 
 interface ProfileEvent {

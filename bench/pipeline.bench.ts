@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeModelKey } from '../pipeline/keys.ts';
-import { loadModel } from '../pipeline/model.ts';
+import { loadModel } from '../pipeline/model/load.ts';
 import { defaultModelDir, projectRoot } from '../pipeline/project-root.ts';
-import { renderKey } from '../pipeline/render.ts';
-import { Renderer } from '../pipeline/renderer.ts';
-import { searchKey } from '../pipeline/search.ts';
+import { decodeModelKey } from '../pipeline/render/keys.ts';
+import { renderKey } from '../pipeline/render/render.ts';
+import { searchKey } from '../pipeline/render/search.ts';
+import { Renderer } from '../pipeline/renderer/renderer.ts';
 import { PIPELINE_REFERENCE, requirePythonModules } from './python-deps.ts';
 import { median } from './stats.ts';
 

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { openSession, resolveSessionSettings } from '../pipeline/onnx/sessions.ts';
 import { defaultModelDir, projectRoot } from '../pipeline/project-root.ts';
-import { openSession, resolveSessionSettings } from '../pipeline/sessions.ts';
 import { median } from './stats.ts';
 
 /**

@@ -26,7 +26,7 @@ import {
   type RenderResult,
   rekeyPrompt,
 } from '../pipeline/index.ts';
-import { readModelFolder } from '../pipeline/model-folder.ts';
+import { readModelFolder } from '../pipeline/model/folder.ts';
 import { currentEnvironment } from './environment.ts';
 import { BadRequestError } from './http.ts';
 import { type ImportResult, importFile } from './import-file.ts';

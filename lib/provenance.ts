@@ -32,7 +32,7 @@ export interface ProvenanceInput {
   settings: {
     /** Session options (executionProvider, graphOptimizationLevel, threads, …): recorded as given. */
     session: { executionProvider?: string };
-    /** The UNet's threads per session and guidance mode (pipeline/guided-unet.ts), recorded with the session. */
+    /** The UNet's threads per session and guidance mode (pipeline/unet/guided.ts), recorded with the session. */
     unet?: { threads: number[]; guidance: string };
     latentShape: number[];
     embeddingShape: number[];

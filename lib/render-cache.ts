@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readPngKey } from '../pipeline/png.ts';
+import { readPngKey } from '../pipeline/png/render-png.ts';
 
 /**
  * A disk cache of rendered PNGs, keyed by the SHA-256 of the key text (keys can be ~190,000 characters, far too

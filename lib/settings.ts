@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { parseExecutionProvider } from '../pipeline/providers.ts';
+import { parseExecutionProvider } from '../pipeline/onnx/providers.ts';
 import { checkRedisUrl } from './queue/connection.ts';
 
 /**

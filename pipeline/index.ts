@@ -2,6 +2,7 @@
 export { ModelLoadError, QueueFullError, RenderCancelledError, RenderInputError } from './errors.ts';
 export {
   DEFAULT_FIND_BUDGET_MS,
+  DEFAULT_FIND_CANDIDATES,
   type FindOptions,
   type FindResult,
   findKey,
@@ -12,12 +13,15 @@ export {
   rekeyPrompt,
   ssim,
 } from './find/index.ts';
-export type { GuidanceMode } from './guided-unet.ts';
-export { decodeModelKey, encodeModelKey } from './keys.ts';
-export { encodeText, type LoadModelOptions, loadModel, type Model } from './model.ts';
-export { KEY_CHUNK, MAX_EMBEDDED_KEY_CHARS, type PngKey, readPngKey } from './png.ts';
+export { type LoadModelOptions, loadModel } from './model/load.ts';
+export { encodeText } from './model/text-encoder.ts';
+export type { Model } from './model/types.ts';
+export type { ExecutionProvider } from './onnx/providers.ts';
+export type { SessionSettings } from './onnx/sessions.ts';
+export { KEY_CHUNK, MAX_EMBEDDED_KEY_CHARS, type PngKey, readPngKey } from './png/render-png.ts';
 export { defaultModelDir, projectRoot } from './project-root.ts';
-export { type RenderOptions, type RenderResult, renderKey } from './render.ts';
-export { Renderer, type RendererOptions } from './renderer.ts';
-export { type SearchOptions, type SearchResult, searchKey } from './search.ts';
-export type { ExecutionProvider, SessionSettings } from './sessions.ts';
+export { decodeModelKey, encodeModelKey } from './render/keys.ts';
+export { type RenderOptions, type RenderResult, renderKey } from './render/render.ts';
+export { type SearchOptions, type SearchResult, searchKey } from './render/search.ts';
+export { Renderer, type RendererOptions } from './renderer/renderer.ts';
+export type { GuidanceMode } from './unet/guided.ts';

@@ -12,9 +12,9 @@
  */
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { loadModel } from '../pipeline/model.ts';
-import { renderKey } from '../pipeline/render.ts';
-import { searchKey } from '../pipeline/search.ts';
+import { loadModel } from '../pipeline/model/load.ts';
+import { renderKey } from '../pipeline/render/render.ts';
+import { searchKey } from '../pipeline/render/search.ts';
 
 const PROMPTS = ['red heart', 'grinning face', 'cat face', 'thumbs up', 'rocket', 'pizza', 'star', 'ghost'];
 

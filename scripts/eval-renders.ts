@@ -14,9 +14,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { randomKey } from '../keyspace/index.ts';
-import { loadModel, type Model } from '../pipeline/model.ts';
-import { renderKey } from '../pipeline/render.ts';
-import { searchKey } from '../pipeline/search.ts';
+import { loadModel } from '../pipeline/model/load.ts';
+import type { Model } from '../pipeline/model/types.ts';
+import { renderKey } from '../pipeline/render/render.ts';
+import { searchKey } from '../pipeline/render/search.ts';
 
 interface Rendered {
   key: string;

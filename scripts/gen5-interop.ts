@@ -9,10 +9,11 @@ import { decodeGen5, encodeGen5, verifyGen5 } from '../gen5/index.ts';
 import { castF32BytesToF16 } from '../gen5/latent.ts';
 import { currentEnvironment } from '../lib/environment.ts';
 import { buildGen5Input } from '../lib/provenance.ts';
-import { encodeModelKey } from '../pipeline/keys.ts';
-import { encodeText, loadModel } from '../pipeline/model.ts';
-import { SeededRandom } from '../pipeline/prng.ts';
-import { renderKey } from '../pipeline/render.ts';
+import { loadModel } from '../pipeline/model/load.ts';
+import { encodeText } from '../pipeline/model/text-encoder.ts';
+import { encodeModelKey } from '../pipeline/render/keys.ts';
+import { SeededRandom } from '../pipeline/render/prng.ts';
+import { renderKey } from '../pipeline/render/render.ts';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 

@@ -37,8 +37,9 @@ import {
   type Stride,
 } from '../keyspace/index.ts';
 import { defaultModelDir, encodeText, loadModel, type Model, renderKey, searchKey } from '../pipeline/index.ts';
-import { SeededRandom } from '../pipeline/prng.ts';
-import { cosine, defaultSteps, imageEmbeds, imageEmbedsBatch } from '../pipeline/search.ts';
+import { imageEmbeds, imageEmbedsBatch } from '../pipeline/model/image-encoder.ts';
+import { SeededRandom } from '../pipeline/render/prng.ts';
+import { cosine, defaultSteps } from '../pipeline/render/search.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -34,7 +34,8 @@ import {
   type Stride,
 } from '../keyspace/index.ts';
 import { defaultModelDir, loadModel, type Model, renderKey, searchKey } from '../pipeline/index.ts';
-import { cosine, imageEmbedsBatch } from '../pipeline/search.ts';
+import { imageEmbedsBatch } from '../pipeline/model/image-encoder.ts';
+import { cosine } from '../pipeline/render/search.ts';
 
 const { values: args } = parseArgs({
   options: {

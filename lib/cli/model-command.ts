@@ -1,9 +1,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { KeyError } from '../../keyspace/index.ts';
 import { ModelLoadError, RenderInputError } from '../../pipeline/errors.ts';
-import type { Model } from '../../pipeline/model.ts';
+import type { Model } from '../../pipeline/model/types.ts';
+import { type ExecutionProvider, parseExecutionProvider } from '../../pipeline/onnx/providers.ts';
 import { defaultModelDir } from '../../pipeline/project-root.ts';
-import { type ExecutionProvider, parseExecutionProvider } from '../../pipeline/providers.ts';
 import { CliError } from './errors.ts';
 import { positiveInt } from './option-parsers.ts';
 
@@ -50,7 +50,7 @@ export function toCliError(err: unknown): unknown {
 export async function openModel(opts: ModelOpts): Promise<Model> {
   // the pipeline (onnxruntime, sharp, transformers) loads only when a command needs a model, so the other lob
   // commands start quickly
-  const { loadModel } = await import('../../pipeline/model.ts');
+  const { loadModel } = await import('../../pipeline/model/load.ts');
   const model = await loadModel(opts.model ?? defaultModelDir(), {
     intraOpNumThreads: opts.threads,
     executionProvider: opts.ep,

@@ -1,6 +1,6 @@
-import { mixGuidance } from '../generate.ts';
-import type { Model } from '../model.ts';
-import { runUnet } from '../unet-call.ts';
+import type { Model } from '../model/types.ts';
+import { mixGuidance } from '../render/generate.ts';
+import { runUnet } from '../unet/call.ts';
 
 /** The text states and guidance scale one render conditions on: what the UNet's prediction depends on besides x. */
 export interface Conditioning {

@@ -1,7 +1,8 @@
 import { RenderCancelledError, RenderInputError } from '../errors.ts';
-import { generate } from '../generate.ts';
-import { decodeModelKey, encodeModelKey } from '../keys.ts';
-import { encodeText, type Model } from '../model.ts';
+import { encodeText } from '../model/text-encoder.ts';
+import type { Model } from '../model/types.ts';
+import { generate } from '../render/generate.ts';
+import { decodeModelKey, encodeModelKey } from '../render/keys.ts';
 import type { Conditioning } from './denoiser.ts';
 import { invertDdim } from './invert.ts';
 import { encodePicture } from './latent-encoder.ts';

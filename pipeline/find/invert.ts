@@ -1,4 +1,4 @@
-import type { Model } from '../model.ts';
+import type { Model } from '../model/types.ts';
 import { parseSchedulerConfig } from '../schedulers/config.ts';
 import { type DdimStep, ddimSteps } from '../schedulers/ddim.ts';
 import { splitPrediction } from '../schedulers/types.ts';

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { RenderInputError } from '../errors.ts';
-import type { Model } from '../model.ts';
+import type { Model } from '../model/types.ts';
 
 /**
  * The VAE encoder: an 8-bit RGB picture of the model's image size (HWC) → its latent [C×H×W], in the model's latent

@@ -94,7 +94,7 @@ def per_sample_means(path):
 
     onnxruntime's ReduceMean sums in another order for a batch of 1 than for a batch of 2 (a leading 1 is collapsed
     and another kernel runs), so a guided step's two branches run as two batch-1 calls (one per thread, see
-    pipeline/guided-unet.ts) would not reproduce the bits of one batch-2 call. MatMul([1, T] of 1/T, [B, T, D]) is
+    pipeline/unet/guided.ts) would not reproduce the bits of one batch-2 call. MatMul([1, T] of 1/T, [B, T, D]) is
     computed sample by sample: every batch size gives the same bits. Same function, same weights.
     """
     model = onnx.load(path)

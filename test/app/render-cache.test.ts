@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isCompletePng, keyHash, RenderCache } from '../../lib/render-cache.ts';
-import { addTextChunks } from '../../pipeline/png-chunks.ts';
+import { addTextChunks } from '../../pipeline/png/text-chunks.ts';
 
 // Random pixels do not compress, so each PNG is a little over 3 × 32 × 32 bytes.
 async function noisePng(): Promise<Buffer> {

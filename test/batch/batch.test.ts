@@ -6,9 +6,10 @@ import { decodeGen5 } from '../../gen5/decode.ts';
 import { type BatchResult, parseManifest, readManifest, runBatch } from '../../lib/batch/index.ts';
 import { decodeNpy } from '../../lib/npy.ts';
 import { readProvenance } from '../../lib/provenance.ts';
-import { loadModel, type Model } from '../../pipeline/model.ts';
-import { renderKey } from '../../pipeline/render.ts';
-import { Renderer } from '../../pipeline/renderer.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import type { Model } from '../../pipeline/model/types.ts';
+import { renderKey } from '../../pipeline/render/render.ts';
+import { Renderer } from '../../pipeline/renderer/renderer.ts';
 import { keyFor, TINY_EMOJI } from '../pipeline/helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lob-batch-'));

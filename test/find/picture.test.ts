@@ -24,7 +24,9 @@ describe('loadPicture', () => {
     // a 200×100 picture: transparent left half, opaque red right half → the centre-crop is half white, half red
     const raw = Buffer.alloc(200 * 100 * 4);
     for (let y = 0; y < 100; y++) for (let x = 100; x < 200; x++) raw.set([255, 0, 0, 255], (y * 200 + x) * 4);
-    const png = await sharp(raw, { raw: { width: 200, height: 100, channels: 4 } }).png().toBuffer();
+    const png = await sharp(raw, { raw: { width: 200, height: 100, channels: 4 } })
+      .png()
+      .toBuffer();
     const rgb = await loadPicture(png, 64, 64);
     expect(rgb.length).toBe(64 * 64 * 3);
     const at = (x: number, y: number) => [...rgb.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3)];

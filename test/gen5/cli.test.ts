@@ -9,8 +9,9 @@ import { encodeGen5 } from '../../gen5/encode.ts';
 import { currentEnvironment } from '../../lib/environment.ts';
 import { decodeNpy } from '../../lib/npy.ts';
 import { buildGen5Input } from '../../lib/provenance.ts';
-import { loadModel, type Model } from '../../pipeline/model.ts';
-import { renderKey } from '../../pipeline/render.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import type { Model } from '../../pipeline/model/types.ts';
+import { renderKey } from '../../pipeline/render/render.ts';
 import { keyFor, TINY_SD15 } from '../pipeline/helpers.ts';
 import { assemble, envcPayload, FIXTURE_DIR, f32Bytes, sampleFile, sha256 } from './helpers.ts';
 

@@ -5,7 +5,7 @@ import { encodeGen5 } from '../../gen5/encode.ts';
 import { canonicalString } from '../../gen5/envc.ts';
 import { currentEnvironment, hardwareInfo, osVersion, parseNvidiaSmi } from '../../lib/environment.ts';
 import { buildGen5Input, ProvenanceError, type ProvenanceInput, readProvenance } from '../../lib/provenance.ts';
-import type { RenderResult } from '../../pipeline/render.ts';
+import type { RenderResult } from '../../pipeline/render/render.ts';
 import { TINY_PNG } from './helpers.ts';
 
 // The pipeline's RenderResult must stay usable as ProvenanceInput (checked by the compiler).

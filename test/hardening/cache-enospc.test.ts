@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { RenderCache } from '../../lib/render-cache.ts';
-import { addTextChunks } from '../../pipeline/png-chunks.ts';
+import { addTextChunks } from '../../pipeline/png/text-chunks.ts';
 
 // A full disk: writeFile writes part of the file, then fails with ENOSPC, as it does when the disk fills mid-write.
 vi.mock('node:fs/promises', async (original) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorResponse } from '../../lib/http.ts';
 import { Library, optionsFromEnv } from '../../lib/library.ts';
-import { Renderer } from '../../pipeline/renderer.ts';
+import { Renderer } from '../../pipeline/renderer/renderer.ts';
 import { TINY_EMOJI } from '../pipeline/helpers.ts';
 
 // A model folder whose UNet file is cut short: onnxruntime fails to parse it while the other sessions of the same

@@ -11,8 +11,8 @@ import { errorResponse } from '../../lib/http.ts';
 import { Library, optionsFromEnv } from '../../lib/library.ts';
 import { decodePngPixels } from '../../lib/png-pixels.ts';
 import { buildGen5Input } from '../../lib/provenance.ts';
-import { readTextChunks } from '../../pipeline/png-chunks.ts';
-import type { RenderResult } from '../../pipeline/render.ts';
+import { readTextChunks } from '../../pipeline/png/text-chunks.ts';
+import type { RenderResult } from '../../pipeline/render/render.ts';
 import { TINY_EMOJI } from '../pipeline/helpers.ts';
 import { chunk, craftPng, zeroImageStream } from './png-craft.ts';
 

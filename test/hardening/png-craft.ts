@@ -1,5 +1,5 @@
 import { createDeflate } from 'node:zlib';
-import { addTextChunks, crc32 } from '../../pipeline/png-chunks.ts';
+import { addTextChunks, crc32 } from '../../pipeline/png/text-chunks.ts';
 
 /** One PNG chunk with its length and CRC. */
 export function chunk(type: string, data: Uint8Array): Buffer {

@@ -16,7 +16,7 @@ import {
   randomKey,
   sdLobProfile,
 } from '../../keyspace/index.ts';
-import { deriveSdProfile } from '../../pipeline/profile.ts';
+import { deriveSdProfile } from '../../pipeline/model/profile.ts';
 import { SMALL_JSON, small } from './helpers.ts';
 
 const emojiJson = JSON.parse(

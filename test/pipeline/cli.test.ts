@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomKey } from '../../keyspace/index.ts';
-import { loadModel } from '../../pipeline/model.ts';
-import { renderKey } from '../../pipeline/render.ts';
-import { searchKey } from '../../pipeline/search.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import { renderKey } from '../../pipeline/render/render.ts';
+import { searchKey } from '../../pipeline/render/search.ts';
 import { keyFor, TINY_EMOJI, TINY_SD15 } from './helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -1,10 +1,11 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, type Model } from '../../pipeline/model.ts';
-import { readPngKey } from '../../pipeline/png.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import type { Model } from '../../pipeline/model/types.ts';
+import { readPngKey } from '../../pipeline/png/render-png.ts';
 import { defaultModelDir } from '../../pipeline/project-root.ts';
-import { renderKey } from '../../pipeline/render.ts';
-import { searchKey } from '../../pipeline/search.ts';
+import { renderKey } from '../../pipeline/render/render.ts';
+import { searchKey } from '../../pipeline/render/search.ts';
 import { EMOJI_CONTRACT_SHAPES } from './helpers.ts';
 
 // The embedded default model (models/emoji) through the same code as SD exports.

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeModelKey } from '../../pipeline/keys.ts';
-import { loadModel, type Model } from '../../pipeline/model.ts';
-import { readPngKey } from '../../pipeline/png.ts';
-import { renderKey } from '../../pipeline/render.ts';
-import { cosine, imageEmbeds, searchKey } from '../../pipeline/search.ts';
+import { imageEmbeds } from '../../pipeline/model/image-encoder.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import type { Model } from '../../pipeline/model/types.ts';
+import { readPngKey } from '../../pipeline/png/render-png.ts';
+import { decodeModelKey } from '../../pipeline/render/keys.ts';
+import { renderKey } from '../../pipeline/render/render.ts';
+import { cosine, searchKey } from '../../pipeline/render/search.ts';
 import { EMOJI_CONTRACT_SHAPES, TINY_EMOJI } from './helpers.ts';
 
 // The default model's interface (docs/contracts.md) on random weights: keyspace.json profile, v-prediction DDIM,
@@ -59,7 +61,7 @@ describe('a model with the default model contract', () => {
     const best = await renderKey(model, a.key);
     const { data, info } = await (await import('sharp')).default(best.png).raw().toBuffer({ resolveWithObject: true });
     const img = await imageEmbeds(model, new Uint8Array(data), info.height, info.width);
-    const text = (await import('../../pipeline/model.ts')).encodeText(model, 'happy red cat');
+    const text = (await import('../../pipeline/model/text-encoder.ts')).encodeText(model, 'happy red cat');
     expect(cosine(img, (await text).textEmbeds as Float32Array)).toBeCloseTo(a.score as number, 5);
   });
 

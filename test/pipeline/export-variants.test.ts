@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../../pipeline/model.ts';
-import { renderKey } from '../../pipeline/render.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import { renderKey } from '../../pipeline/render/render.ts';
 import { keyFor, TINY_SD15 } from './helpers.ts';
 
 // The same UNet weights exported with a float32 scalar timestep instead of int64 [batch] (exports differ).

@@ -3,15 +3,16 @@ import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadModel, type Model } from '../../pipeline/model.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import type { Model } from '../../pipeline/model/types.ts';
+import { resolveSessionSettings } from '../../pipeline/onnx/sessions.ts';
 import { defaultModelDir } from '../../pipeline/project-root.ts';
-import { type RenderResult, renderKey } from '../../pipeline/render.ts';
-import { resolveSessionSettings } from '../../pipeline/sessions.ts';
-import { UnetBranch, UnetBranchError } from '../../pipeline/unet-branch.ts';
-import { runUnet } from '../../pipeline/unet-call.ts';
+import { type RenderResult, renderKey } from '../../pipeline/render/render.ts';
+import { UnetBranch, UnetBranchError } from '../../pipeline/unet/branch.ts';
+import { runUnet } from '../../pipeline/unet/call.ts';
 import { keyFor, TINY_EMOJI } from './helpers.ts';
 
-// A UNet whose batch-1 and batch-2 outputs differ in the last bits (pipeline/fixtures/make_token_mean_unet.py).
+// A UNet whose batch-1 and batch-2 outputs differ in the last bits (pipeline/fixture-makers/make_token_mean_unet.py).
 const TOKEN_MEAN = join(import.meta.dirname, '..', 'fixtures', 'tiny-emoji-variants', 'unet-token-mean.onnx');
 const dirs: string[] = [];
 afterAll(() => {
@@ -125,8 +126,8 @@ describe('guidance branches in parallel', () => {
     writeFileSync(
       script,
       [
-        `import { loadModel } from ${pipeline('model.ts')};`,
-        `import { renderKey } from ${pipeline('render.ts')};`,
+        `import { loadModel } from ${pipeline('model/load.ts')};`,
+        `import { renderKey } from ${pipeline('render/render.ts')};`,
         `import { keyFor, TINY_EMOJI } from ${JSON.stringify(join(import.meta.dirname, 'helpers.ts'))};`,
         'const model = await loadModel(TINY_EMOJI, { intraOpNumThreads: 2 });',
         "const r = await renderKey(model, await keyFor(model, 'red heart', 5, 8));",

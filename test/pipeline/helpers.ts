@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { encodeModelKey } from '../../pipeline/keys.ts';
-import { encodeText, type Model } from '../../pipeline/model.ts';
-import { SeededRandom } from '../../pipeline/prng.ts';
+import { encodeText } from '../../pipeline/model/text-encoder.ts';
+import type { Model } from '../../pipeline/model/types.ts';
+import { encodeModelKey } from '../../pipeline/render/keys.ts';
+import { SeededRandom } from '../../pipeline/render/prng.ts';
 
 export const TINY_SD15 = join(import.meta.dirname, '..', 'fixtures', 'tiny-sd15');
 

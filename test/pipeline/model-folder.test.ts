@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelLoadError } from '../../pipeline/errors.ts';
-import { loadModel } from '../../pipeline/model.ts';
-import { searchKey } from '../../pipeline/search.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import { searchKey } from '../../pipeline/render/search.ts';
 import { TINY_EMOJI, TINY_SD15 } from './helpers.ts';
 
 const dirs: string[] = [];

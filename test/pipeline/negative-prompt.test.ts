@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeGen5 } from '../../gen5/decode.ts';
 import { encodeGen5 } from '../../gen5/encode.ts';
 import { buildGen5Input, readProvenance } from '../../lib/provenance.ts';
-import { decodeModelKey, encodeModelKey } from '../../pipeline/keys.ts';
-import { loadModel, type Model } from '../../pipeline/model.ts';
-import { readPngKey } from '../../pipeline/png.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import type { Model } from '../../pipeline/model/types.ts';
+import { readPngKey } from '../../pipeline/png/render-png.ts';
 import { defaultModelDir } from '../../pipeline/project-root.ts';
-import { renderKey } from '../../pipeline/render.ts';
-import { searchKey } from '../../pipeline/search.ts';
+import { decodeModelKey, encodeModelKey } from '../../pipeline/render/keys.ts';
+import { renderKey } from '../../pipeline/render/render.ts';
+import { searchKey } from '../../pipeline/render/search.ts';
 
 // Negative prompts on the default model: the key carries the unconditional branch's states (the profile's -neg
 // variant), and they push the image away from the negative prompt.

@@ -4,8 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { encodePng, MAX_EMBEDDED_KEY_CHARS, type PngMetadata, readPngKey, sha256Hex } from '../../pipeline/png.ts';
-import { addTextChunks, crc32, PngFormatError, readTextChunks } from '../../pipeline/png-chunks.ts';
+import {
+  encodePng,
+  MAX_EMBEDDED_KEY_CHARS,
+  type PngMetadata,
+  readPngKey,
+  sha256Hex,
+} from '../../pipeline/png/render-png.ts';
+import { addTextChunks, crc32, PngFormatError, readTextChunks } from '../../pipeline/png/text-chunks.ts';
 
 const rgb = Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 37) % 256);
 const meta = (key: string, prompt?: string): PngMetadata => ({

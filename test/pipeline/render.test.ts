@@ -2,10 +2,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyError, randomKey } from '../../keyspace/index.ts';
 import { RenderCancelledError } from '../../pipeline/errors.ts';
-import { decodeModelKey } from '../../pipeline/keys.ts';
-import { loadModel, type Model } from '../../pipeline/model.ts';
-import { readPngKey, sha256Hex } from '../../pipeline/png.ts';
-import { renderKey } from '../../pipeline/render.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import type { Model } from '../../pipeline/model/types.ts';
+import { readPngKey, sha256Hex } from '../../pipeline/png/render-png.ts';
+import { decodeModelKey } from '../../pipeline/render/keys.ts';
+import { renderKey } from '../../pipeline/render/render.ts';
 import { keyFor, TINY_SD15 } from './helpers.ts';
 
 let model: Model;
@@ -75,7 +76,7 @@ describe('rendering the SD 1.5-interface fixture end to end', () => {
   });
 
   it('guidance mixes against the empty-prompt embedding: a key holding that embedding renders the same at any scale', async () => {
-    const { encodeModelKey } = await import('../../pipeline/keys.ts');
+    const { encodeModelKey } = await import('../../pipeline/render/keys.ts');
     const d = decodeModelKey(model, key);
     // quantise the empty prompt's states through the key coding, so cond == what the key decodes to
     const uncondKey = encodeModelKey(model, { steps: 4, embedding: model.uncond, latent: d.latent });

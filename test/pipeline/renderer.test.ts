@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyError } from '../../keyspace/index.ts';
 import { ModelLoadError, QueueFullError, RenderCancelledError } from '../../pipeline/errors.ts';
-import { loadModel } from '../../pipeline/model.ts';
-import { renderKey } from '../../pipeline/render.ts';
-import { Renderer } from '../../pipeline/renderer.ts';
-import { searchKey } from '../../pipeline/search.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import { renderKey } from '../../pipeline/render/render.ts';
+import { searchKey } from '../../pipeline/render/search.ts';
+import { Renderer } from '../../pipeline/renderer/renderer.ts';
 import { keyFor, TINY_SD15 } from './helpers.ts';
 
 let shortKey: string;

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RenderInputError } from '../../pipeline/errors.ts';
-import { decodeModelKey } from '../../pipeline/keys.ts';
-import { encodeText, loadModel, type Model } from '../../pipeline/model.ts';
-import { searchKey } from '../../pipeline/search.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import { encodeText } from '../../pipeline/model/text-encoder.ts';
+import type { Model } from '../../pipeline/model/types.ts';
+import { decodeModelKey } from '../../pipeline/render/keys.ts';
+import { searchKey } from '../../pipeline/render/search.ts';
 import { TINY_SD15 } from './helpers.ts';
 
 let model: Model;

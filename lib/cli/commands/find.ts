@@ -77,7 +77,7 @@ export function registerFindCommand(program: Command): void {
         });
         if (tty) process.stderr.write('\n');
         if (opts.output) {
-          const { renderKey } = await import('../../../pipeline/render.ts');
+          const { renderKey } = await import('../../../pipeline/render/render.ts');
           await writeFile(opts.output, (await renderKey(model, found.key, { prompt: opts.prompt })).png);
         }
         const summary = {

@@ -196,7 +196,7 @@ async function readInput(path: string): Promise<Uint8Array> {
 }
 
 async function modelFilesOf(dir: string): Promise<Record<string, string>> {
-  const { readModelFolder } = await import('../../../pipeline/model-folder.ts');
+  const { readModelFolder } = await import('../../../pipeline/model/folder.ts');
   try {
     return (await readModelFolder(dir)).files;
   } catch (err) {
@@ -336,8 +336,8 @@ interface Regenerator {
 
 /** Loads the model folder in this process and renders keys with it (the pipeline's renderKey). */
 async function openRegenerator(dir: string): Promise<Regenerator> {
-  const { loadModel } = await import('../../../pipeline/model.ts');
-  const { renderKey } = await import('../../../pipeline/render.ts');
+  const { loadModel } = await import('../../../pipeline/model/load.ts');
+  const { renderKey } = await import('../../../pipeline/render/render.ts');
   let model: Awaited<ReturnType<typeof loadModel>>;
   try {
     model = await loadModel(dir);

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import {
   createProfileRegistry,
-  KeyError,
   loadProfile,
   MAX_WALK_FRAMES,
   type Profile,
@@ -12,11 +11,9 @@ import {
   randomKey,
   walkKeys,
 } from '../../../keyspace/index.ts';
-import { ModelLoadError, RenderInputError } from '../../../pipeline/errors.ts';
-import type { Model } from '../../../pipeline/model.ts';
+import { ModelLoadError } from '../../../pipeline/errors.ts';
 import { defaultModelDir } from '../../../pipeline/project-root.ts';
-import { type ExecutionProvider, parseExecutionProvider } from '../../../pipeline/providers.ts';
-import type { RenderResult } from '../../../pipeline/render.ts';
+import type { RenderResult } from '../../../pipeline/render/render.ts';
 import { animate, animationFormatOf } from '../../animation.ts';
 import { loadKeyRegistry } from '../../profiles.ts';
 import { CliError } from '../errors.ts';
@@ -55,7 +52,7 @@ export function registerRenderCommands(program: Command): void {
     const key = await readKeyArg(keyArg, longestKey(loadKeyRegistry().registry));
     await guarded(async () => {
       const model = await openModel(opts);
-      const { renderKey } = await import('../../../pipeline/render.ts');
+      const { renderKey } = await import('../../../pipeline/render/render.ts');
       try {
         const result = await renderKey(model, key, { onStep: progress('render') });
         await writeFile(opts.output, result.png);
@@ -78,7 +75,7 @@ export function registerRenderCommands(program: Command): void {
   ).action(async (prompt: string, opts: ModelOpts & { seed?: bigint; bestOf?: number; negative?: string }) => {
     await guarded(async () => {
       const model = await openModel(opts);
-      const { searchKey } = await import('../../../pipeline/search.ts');
+      const { searchKey } = await import('../../../pipeline/render/search.ts');
       try {
         const result = await searchKey(model, prompt, {
           seed: opts.seed,
@@ -159,7 +156,7 @@ function registerWalkCommand(program: Command): void {
         if (opts.keys) process.stdout.write(`${keys.join('\n')}\n`);
         if (opts.output === undefined || format === null) return;
         const model = await openModel(opts);
-        const { renderKey } = await import('../../../pipeline/render.ts');
+        const { renderKey } = await import('../../../pipeline/render/render.ts');
         try {
           const pngs: Uint8Array[] = [];
           for (const [i, key] of keys.entries()) {

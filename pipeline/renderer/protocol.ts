@@ -1,7 +1,8 @@
-import type { FindResult } from './find/find.ts';
-import type { RenderResult } from './render.ts';
-import type { SearchResult } from './search.ts';
-import type { SessionRequest } from './sessions.ts';
+// The messages between a Renderer (main thread) and its render workers (renderer/worker.ts).
+import type { FindResult } from '../find/find.ts';
+import type { SessionRequest } from '../onnx/sessions.ts';
+import type { RenderResult } from '../render/render.ts';
+import type { SearchResult } from '../render/search.ts';
 
 export interface WorkerInit {
   modelDir: string;

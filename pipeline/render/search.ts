@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import * as ort from 'onnxruntime-node';
-import { RenderInputError } from './errors.ts';
+import { RenderInputError } from '../errors.ts';
+import { imageEmbeds } from '../model/image-encoder.ts';
+import { encodeText } from '../model/text-encoder.ts';
+import type { Model } from '../model/types.ts';
 import { generate } from './generate.ts';
 import { decodeModelKey, encodeModelKey } from './keys.ts';
-import { encodeText, type Model } from './model.ts';
 import { SeededRandom } from './prng.ts';
 
 export interface SearchOptions {
@@ -102,33 +103,7 @@ async function scoreKey(
   return cosine(await imageEmbeds(model, out.rgb, out.height, out.width), textEmbeds);
 }
 
-/** image_encoder on the 8-bit image (what the PNG shows), mapped back to [-1, 1] CHW. */
-export async function imageEmbeds(model: Model, rgb: Uint8Array, height: number, width: number): Promise<Float32Array> {
-  return (await imageEmbedsBatch(model, [{ rgb, height, width }]))[0];
-}
-
-/** imageEmbeds of several 8-bit images of one size, as one batch. */
-export async function imageEmbedsBatch(
-  model: Model,
-  images: { rgb: Uint8Array; height: number; width: number }[],
-): Promise<Float32Array[]> {
-  const encoder = await model.imageEncoder();
-  if (!encoder) throw new RenderInputError(`${model.name} has no image_encoder`);
-  const { height, width } = images[0];
-  const plane = height * width;
-  const chw = new Float32Array(images.length * 3 * plane);
-  images.forEach(({ rgb }, k) => {
-    for (let p = 0; p < plane; p++)
-      for (let ch = 0; ch < 3; ch++) chw[(k * 3 + ch) * plane + p] = (rgb[p * 3 + ch] / 255) * 2 - 1;
-  });
-  const out = await encoder.session.run({
-    pixel_values: new ort.Tensor('float32', chw, [images.length, 3, height, width]),
-  });
-  const e = out.image_embeds.data as Float32Array;
-  const dim = e.length / images.length;
-  return images.map((_, k) => e.slice(k * dim, (k + 1) * dim));
-}
-
+/** Cosine similarity of two vectors of one length (best-of ranking: image embedding vs text embedding). */
 export function cosine(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) throw new RangeError(`cosine of vectors of length ${a.length} and ${b.length}`);
   let ab = 0;

@@ -1,13 +1,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { findKey } from './find/find.ts';
-import { encodeText, loadModel, type Model } from './model.ts';
-import { renderKey } from './render.ts';
-import { searchKey } from './search.ts';
-import type { ModelInfo, TaskMessage, TaskResult, WireError, WorkerInit, WorkerMessage } from './worker-protocol.ts';
+import { findKey } from '../find/find.ts';
+import { loadModel } from '../model/load.ts';
+import { encodeText } from '../model/text-encoder.ts';
+import type { Model } from '../model/types.ts';
+import { renderKey } from '../render/render.ts';
+import { searchKey } from '../render/search.ts';
+import type { ModelInfo, TaskMessage, TaskResult, WireError, WorkerInit, WorkerMessage } from './protocol.ts';
 
 // One model per worker, loaded once; tasks run one at a time (the renderer never sends a second before a reply).
 const port = parentPort;
-if (!port) throw new Error('pipeline/worker.ts must run in a worker thread');
+if (!port) throw new Error('pipeline/renderer/worker.ts must run in a worker thread');
 const init = workerData as WorkerInit;
 
 function wire(err: unknown): WireError {

@@ -1,22 +1,15 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { KeyError } from '../keyspace/index.ts';
-import { ModelLoadError, QueueFullError, RenderCancelledError, RenderInputError } from './errors.ts';
-import type { FindOptions, FindResult } from './find/find.ts';
-import { defaultModelDir } from './project-root.ts';
-import type { RenderResult } from './render.ts';
-import type { SearchResult } from './search.ts';
-import type { ExecutionProvider, SessionSettings } from './sessions.ts';
-import { startTsWorkerAndWait } from './ts-worker.ts';
-import type {
-  ModelInfo,
-  Task,
-  TaskMessage,
-  TaskResult,
-  WireError,
-  WorkerInit,
-  WorkerMessage,
-} from './worker-protocol.ts';
+import { KeyError } from '../../keyspace/index.ts';
+import { ModelLoadError, QueueFullError, RenderCancelledError, RenderInputError } from '../errors.ts';
+import type { FindOptions, FindResult } from '../find/find.ts';
+import type { ExecutionProvider } from '../onnx/providers.ts';
+import type { SessionSettings } from '../onnx/sessions.ts';
+import { defaultModelDir } from '../project-root.ts';
+import type { RenderResult } from '../render/render.ts';
+import type { SearchResult } from '../render/search.ts';
+import { startTsWorkerAndWait } from '../threads/start-ts-worker.ts';
+import type { ModelInfo, Task, TaskMessage, TaskResult, WireError, WorkerInit, WorkerMessage } from './protocol.ts';
 
 export interface RendererOptions {
   /** Model folder (default: LOB_MODEL, else models/emoji). */
@@ -257,7 +250,7 @@ export class Renderer {
 
 async function spawn(init: WorkerInit): Promise<{ worker: Worker; info: ModelInfo }> {
   const { worker, first } = await startTsWorkerAndWait<WorkerInit, WorkerMessage>(
-    './worker.ts',
+    'renderer/worker.ts',
     init,
     `render worker for ${init.modelDir}`,
   );

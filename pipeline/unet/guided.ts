@@ -1,6 +1,6 @@
-import type { OpenedSession } from './sessions.ts';
-import { type UnetBranch, UnetBranchError } from './unet-branch.ts';
-import { runUnet, type UnetShapes } from './unet-call.ts';
+import type { OpenedSession } from '../onnx/sessions.ts';
+import { type UnetBranch, UnetBranchError } from './branch.ts';
+import { runUnet, type UnetShapes } from './call.ts';
 
 /**
  * How a guided step runs its unconditional and conditional branches:

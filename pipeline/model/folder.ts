@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { ModelLoadError } from './errors.ts';
+import { ModelLoadError } from '../errors.ts';
 
 /** The model's own metadata block in model_index.json (docs/contracts.md). */
 export interface LobMeta {

@@ -1,11 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openSession, type SessionSettings } from './sessions.ts';
-import type { BranchReply, BranchRequest } from './unet-branch.ts';
-import { runUnet } from './unet-call.ts';
+import { openSession, type SessionSettings } from '../onnx/sessions.ts';
+import type { BranchReply, BranchRequest } from './branch.ts';
+import { runUnet } from './call.ts';
 
 // The helper thread of a UnetBranch: its own UNet session, one call at a time.
 const port = parentPort;
-if (!port) throw new Error('pipeline/unet-branch-worker.ts must run in a worker thread');
+if (!port) throw new Error('pipeline/unet/branch-worker.ts must run in a worker thread');
 const init = workerData as { path: string; settings: SessionSettings };
 
 const post = (msg: BranchReply, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { addTextChunks, readTextChunks } from './png-chunks.ts';
+import { addTextChunks, readTextChunks } from './text-chunks.ts';
 
 /**
  * sharp's PNG options, pinned: with the same libvips/libspng build these give the same bytes for the same pixels

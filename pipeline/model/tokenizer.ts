@@ -1,6 +1,6 @@
 import { basename, dirname } from 'node:path';
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import { ModelLoadError } from './errors.ts';
+import { ModelLoadError } from '../errors.ts';
 
 // transformers.js keeps its file settings in one global object; loads are serialised so two models loading at once
 // cannot see each other's localModelPath.

@@ -1,8 +1,9 @@
-import { RenderCancelledError, RenderInputError } from './errors.ts';
-import { decodeLatents, type Model } from './model.ts';
+import { RenderCancelledError, RenderInputError } from '../errors.ts';
+import type { Model } from '../model/types.ts';
+import { decodeLatents } from '../model/vae-decoder.ts';
+import { createScheduler } from '../schedulers/index.ts';
+import { runUnet } from '../unet/call.ts';
 import { SeededRandom } from './prng.ts';
-import { createScheduler } from './schedulers/index.ts';
-import { runUnet } from './unet-call.ts';
 
 export interface GenerateInput {
   steps: number;

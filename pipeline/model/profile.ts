@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { ModelLoadError } from './errors.ts';
-import type { ModelShapes } from './model.ts';
-import type { ModelFolder } from './model-folder.ts';
+import { ModelLoadError } from '../errors.ts';
+import type { ModelFolder } from './folder.ts';
+import type { ModelShapes } from './types.ts';
 
 /** Profile JSON as docs/contracts.md defines it (validated by keyspace's loadProfile). */
 export type ProfileJsonLike = Record<string, unknown> & { id: string; version: number };

@@ -1,5 +1,5 @@
-import { decodeKey, encodeKey, KeyError, parseKey } from '../keyspace/index.ts';
-import type { Model } from './model.ts';
+import { decodeKey, encodeKey, KeyError, parseKey } from '../../keyspace/index.ts';
+import type { Model } from '../model/types.ts';
 
 export interface ModelKey {
   key: string;

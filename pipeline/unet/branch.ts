@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
-import type { SessionSettings } from './sessions.ts';
-import { startTsWorkerAndWait } from './ts-worker.ts';
-import type { UnetShapes } from './unet-call.ts';
+import type { SessionSettings } from '../onnx/sessions.ts';
+import { startTsWorkerAndWait } from '../threads/start-ts-worker.ts';
+import type { UnetShapes } from './call.ts';
 
 /** The branch thread failed (it could not start, died, or its session.run threw). */
 export class UnetBranchError extends Error {
@@ -24,7 +24,7 @@ export type BranchReply =
   | { type: 'failed'; id: number; message: string };
 
 /**
- * A second UNet session on its own thread (pipeline/unet-branch-worker.ts), so one branch of a guided step runs
+ * A second UNet session on its own thread (pipeline/unet/branch-worker.ts), so one branch of a guided step runs
  * while the caller's session runs the other: onnxruntime's session.run holds the thread that calls it.
  */
 export class UnetBranch {
@@ -57,7 +57,7 @@ export class UnetBranch {
   /** Starts the thread and opens the UNet at `path` there with `settings` (early: it loads while the caller does). */
   static async open(path: string, settings: SessionSettings): Promise<UnetBranch> {
     const started = await startTsWorkerAndWait<object, BranchReply>(
-      './unet-branch-worker.ts',
+      'unet/branch-worker.ts',
       { path, settings },
       'UNet branch thread',
     ).catch((err: Error) => {

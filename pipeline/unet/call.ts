@@ -1,8 +1,15 @@
 import * as ort from 'onnxruntime-node';
-import type { ModelShapes } from './model.ts';
 
 /** What one UNet call needs to know about the graph's inputs (read from the session at load). */
-export type UnetShapes = Pick<ModelShapes, 'latent' | 'tokens' | 'hidden' | 'timestepType' | 'timestepRank'>;
+export interface UnetShapes {
+  tokens: number;
+  hidden: number;
+  /** Latent [C, H, W] (batch excluded). */
+  latent: [number, number, number];
+  timestepType: 'int64' | 'int32' | 'float32';
+  /** Rank of the timestep input: 0 (scalar) or 1 ([batch] or a fixed [1]). */
+  timestepRank: 0 | 1;
+}
 
 /**
  * One UNet call on `batch` samples [batch×C×H×W] with text states [batch×T×D] at timestep t; returns out_sample.

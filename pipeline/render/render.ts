@@ -1,9 +1,9 @@
+import type { Model } from '../model/types.ts';
+import type { SessionSettings } from '../onnx/sessions.ts';
+import { encodePng, PNG_OPTIONS, sha256Hex } from '../png/render-png.ts';
+import type { GuidanceMode } from '../unet/guided.ts';
 import { generate } from './generate.ts';
-import type { GuidanceMode } from './guided-unet.ts';
 import { decodeModelKey } from './keys.ts';
-import type { Model } from './model.ts';
-import { encodePng, PNG_OPTIONS, sha256Hex } from './png.ts';
-import type { SessionSettings } from './sessions.ts';
 
 export interface RenderSettings {
   session: SessionSettings;

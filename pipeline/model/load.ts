@@ -1,26 +1,26 @@
 import { statSync } from 'node:fs';
-import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import * as ort from 'onnxruntime-node';
-import { loadProfile, type Profile } from '../keyspace/profile.ts';
-import { createProfileRegistry, type ProfileRegistry } from '../keyspace/registry.ts';
-import { fineVariant, negativeVariant } from '../keyspace/variant.ts';
-import { ModelLoadError, RenderInputError } from './errors.ts';
-import { GuidedUnet } from './guided-unet.ts';
-import { type ModelFolder, modelName, readModelFolder } from './model-folder.ts';
-import { modelProfileJson } from './profile.ts';
-import { createScheduler, SchedulerConfigError } from './schedulers/index.ts';
+import { loadProfile, type Profile } from '../../keyspace/profile.ts';
+import { createProfileRegistry } from '../../keyspace/registry.ts';
+import { fineVariant, negativeVariant } from '../../keyspace/variant.ts';
+import { ModelLoadError } from '../errors.ts';
+import { ioSpecs, requireIo } from '../onnx/io-specs.ts';
 import {
-  type IoSpec,
-  ioSpecs,
   type OpenedSession,
   openSession,
-  requireIo,
   resolveSessionSettings,
   type SessionRequest,
   type SessionSettings,
-} from './sessions.ts';
-import { loadTokenizer, tokenize } from './tokenizer.ts';
-import { UnetBranch } from './unet-branch.ts';
+} from '../onnx/sessions.ts';
+import { createScheduler, SchedulerConfigError } from '../schedulers/index.ts';
+import { UnetBranch } from '../unet/branch.ts';
+import { GuidedUnet } from '../unet/guided.ts';
+import { type ModelFolder, modelName, readModelFolder } from './folder.ts';
+import { modelProfileJson } from './profile.ts';
+import { checkImageEncoder, readShapes } from './shapes.ts';
+import { encodeText } from './text-encoder.ts';
+import { loadTokenizer } from './tokenizer.ts';
+import type { Model, ModelShapes } from './types.ts';
+import { decodeLatents } from './vae-decoder.ts';
 
 export interface LoadModelOptions extends SessionRequest {
   /** Overrides the model's classifier-free guidance scale (model_index lob.guidance_scale, else 7.5). */
@@ -36,127 +36,8 @@ export interface LoadModelOptions extends SessionRequest {
 /** Largest UNet file that gets a second session for parallel guidance by default (SD 1.5's is 3.4 GB). */
 export const PARALLEL_GUIDANCE_MAX_BYTES = 512 * 2 ** 20;
 
-/** Shapes the pipeline feeds, read from the sessions (exports differ) and the folder's configs. */
-export interface ModelShapes {
-  tokens: number;
-  hidden: number;
-  textIdsType: 'int32' | 'int64';
-  /** Latent [C, H, W] (batch excluded). */
-  latent: [number, number, number];
-  timestepType: 'int64' | 'int32' | 'float32';
-  /** Rank of the timestep input: 0 (scalar) or 1 ([batch] or a fixed [1]). */
-  timestepRank: 0 | 1;
-  /** False when the UNet's batch dimension is fixed at 1: guidance then runs two UNet calls. */
-  unetBatches: boolean;
-  textEmbedsOutput: 'text_embeds' | 'pooler_output' | null;
-  imageSize: [number, number] | null;
-}
-
-export interface Model {
-  dir: string;
-  name: string;
-  version: string;
-  folder: ModelFolder;
-  settings: SessionSettings;
-  warnings: string[];
-  shapes: ModelShapes;
-  tokenizer: PreTrainedTokenizer;
-  text: OpenedSession;
-  unet: OpenedSession;
-  /** Runs guided steps (batched, or the two branches in parallel). */
-  guided: GuidedUnet;
-  vaeDecoder: OpenedSession;
-  /** The image encoder, opened on first use (renders never need it; only best-of ranking does); null if absent. */
-  imageEncoder(): Promise<OpenedSession | null>;
-  /** The VAE encoder, opened on first use (only finding a picture's key needs it); null if absent. */
-  vaeEncoder(): Promise<OpenedSession | null>;
-  defaultSteps: number;
-  guidanceScale: number;
-  schedulerName: string;
-  /** Empty-prompt text states [T×D], computed once at load: the unconditional branch of guidance. */
-  uncond: Float32Array;
-  /** The model's keyspace profile (keyspace.json, or derived for SD exports) and a registry holding it. */
-  profile: Profile;
-  /** Its negative-prompt variant (keys that also carry the unconditional branch's states); null for bare profiles. */
-  negativeProfile: Profile | null;
-  /** Its fine-latent variant (the keys `find` gives: 8-bit latents); null when the profile has none. */
-  fineProfile: Profile | null;
-  registry: ProfileRegistry;
-  release(): Promise<void>;
-}
-
 const DEFAULT_SD_STEPS = 20;
 const DEFAULT_SD_GUIDANCE = 7.5;
-
-function fixedDim(d: number | string | undefined): number | null {
-  return typeof d === 'number' && d > 0 ? d : null;
-}
-
-function readShapes(
-  folder: ModelFolder,
-  text: OpenedSession,
-  unet: OpenedSession,
-  tokenizer: PreTrainedTokenizer,
-): ModelShapes {
-  const tIn = ioSpecs(text.session, 'input');
-  const tOut = ioSpecs(text.session, 'output');
-  const ids = requireIo(text.path, tIn, 'input_ids', ['int32', 'int64'], 2);
-  const hiddenOut = requireIo(text.path, tOut, 'last_hidden_state', ['float32'], 3);
-  const uIn = ioSpecs(unet.session, 'input');
-  const sample = requireIo(unet.path, uIn, 'sample', ['float32'], 4);
-  const timestep = requireIo(unet.path, uIn, 'timestep', ['int64', 'int32', 'float32']);
-  const ehs = requireIo(unet.path, uIn, 'encoder_hidden_states', ['float32'], 3);
-  requireIo(unet.path, ioSpecs(unet.session, 'output'), 'out_sample', ['float32'], 4);
-  const extra = uIn.filter((s) => !['sample', 'timestep', 'encoder_hidden_states'].includes(s.name));
-  if (extra.length) {
-    throw new ModelLoadError(
-      unet.path,
-      `has inputs this pipeline does not drive: ${extra.map((s) => s.name).join(', ')}`,
-    );
-  }
-  if (timestep.shape.length > 1)
-    throw new ModelLoadError(unet.path, `"timestep" has rank ${timestep.shape.length}, expected 0 or 1`);
-
-  const maxLen = (tokenizer as unknown as { model_max_length?: number }).model_max_length;
-  const tokens = fixedDim(ids.shape[1]) ?? fixedDim(ehs.shape[1]) ?? (maxLen && maxLen < 100_000 ? maxLen : 77);
-  const hidden = fixedDim(hiddenOut.shape[2]) ?? fixedDim(ehs.shape[2]);
-  if (!hidden) throw new ModelLoadError(text.path, '"last_hidden_state" has no fixed width');
-  if (fixedDim(ehs.shape[2]) !== null && ehs.shape[2] !== hidden) {
-    throw new ModelLoadError(unet.path, `"encoder_hidden_states" width ${ehs.shape[2]} ≠ text encoder width ${hidden}`);
-  }
-  const channels = fixedDim(sample.shape[1]) ?? 4;
-  const side = folder.unetSampleSize ?? 64;
-  const latent: [number, number, number] = [
-    channels,
-    fixedDim(sample.shape[2]) ?? side,
-    fixedDim(sample.shape[3]) ?? side,
-  ];
-  const names = tOut.map((s) => s.name);
-  return {
-    tokens,
-    hidden,
-    textIdsType: ids.type as 'int32' | 'int64',
-    latent,
-    timestepType: timestep.type as ModelShapes['timestepType'],
-    timestepRank: timestep.shape.length as 0 | 1,
-    unetBatches: fixedDim(sample.shape[0]) !== 1,
-    textEmbedsOutput: names.includes('text_embeds')
-      ? 'text_embeds'
-      : names.includes('pooler_output')
-        ? 'pooler_output'
-        : null,
-    imageSize: null,
-  };
-}
-
-function checkImageEncoder(enc: OpenedSession, size: [number, number]): void {
-  const spec: IoSpec = requireIo(enc.path, ioSpecs(enc.session, 'input'), 'pixel_values', ['float32'], 4);
-  requireIo(enc.path, ioSpecs(enc.session, 'output'), 'image_embeds', ['float32'], 2);
-  const [h, w] = [fixedDim(spec.shape[2]), fixedDim(spec.shape[3])];
-  if ((h !== null && h !== size[0]) || (w !== null && w !== size[1])) {
-    throw new ModelLoadError(enc.path, `"pixel_values" is ${h}×${w} but the VAE decodes ${size[0]}×${size[1]}`);
-  }
-}
 
 /** Loads a diffusers ONNX folder: sessions opened once with pinned options, tokenizer, unconditional embedding. */
 export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<Model> {
@@ -323,50 +204,4 @@ async function openBranch(
   } catch (err) {
     return { ok: false, message: (err as Error).message };
   }
-}
-
-/** Text encoder on one prompt: per-token states [T×D] (what keys carry) and the pooled text vector if any. */
-export async function encodeText(
-  model: Pick<Model, 'shapes' | 'tokenizer' | 'text'>,
-  prompt: string,
-): Promise<{ hidden: Float32Array; textEmbeds: Float32Array | null }> {
-  const { tokens, textIdsType, textEmbedsOutput } = model.shapes;
-  const ids = tokenize(model.tokenizer, [prompt], tokens, textIdsType);
-  const feeds = { input_ids: new ort.Tensor(textIdsType, ids, [1, tokens]) };
-  const out = await model.text.session.run(feeds);
-  const hidden = out.last_hidden_state.data as Float32Array;
-  if (hidden.length !== tokens * model.shapes.hidden) {
-    throw new RenderInputError(
-      `text encoder returned ${hidden.length} values, expected ${tokens}×${model.shapes.hidden}`,
-    );
-  }
-  return {
-    hidden: Float32Array.from(hidden),
-    textEmbeds: textEmbedsOutput ? Float32Array.from(out[textEmbedsOutput].data as Float32Array) : null,
-  };
-}
-
-export interface DecodedImage {
-  /** float CHW in [-1, 1] as the decoder returned it (unclamped). */
-  data: Float32Array;
-  channels: number;
-  height: number;
-  width: number;
-}
-
-/** VAE decode of `batch` latents (already in the model's latent space; divided by the scaling here). */
-export async function decodeLatents(
-  model: Pick<Model, 'shapes' | 'folder' | 'vaeDecoder'>,
-  latents: Float32Array,
-  batch: number,
-): Promise<DecodedImage> {
-  const [c, h, w] = model.shapes.latent;
-  const scale = model.folder.latentScaling;
-  const scaled = scale === 1 ? latents : latents.map((v) => v / scale);
-  const out = await model.vaeDecoder.session.run({
-    latent_sample: new ort.Tensor('float32', scaled, [batch, c, h, w]),
-  });
-  const sample = out.sample;
-  const [, ch, oh, ow] = sample.dims as number[];
-  return { data: sample.data as Float32Array, channels: ch, height: oh, width: ow };
 }

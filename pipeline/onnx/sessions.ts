@@ -1,10 +1,7 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { ModelLoadError } from './errors.ts';
-
+import { ModelLoadError } from '../errors.ts';
 import { type ExecutionProvider, parseExecutionProvider } from './providers.ts';
-
-export { type ExecutionProvider, parseExecutionProvider } from './providers.ts';
 
 /**
  * The session options that decide the output bits, pinned and recorded in every render's settings.
@@ -105,32 +102,4 @@ export async function openSession(path: string, settings: SessionSettings, warni
 
 function firstLine(text: string): string {
   return text.split('\n')[0].slice(0, 300);
-}
-
-/** One graph input or output as the session reports it. */
-export interface IoSpec {
-  name: string;
-  type: string;
-  /** Dimensions; strings are symbolic (dynamic), numbers fixed. */
-  shape: (number | string)[];
-}
-
-export function ioSpecs(session: ort.InferenceSession, which: 'input' | 'output'): IoSpec[] {
-  const meta = which === 'input' ? session.inputMetadata : session.outputMetadata;
-  return meta.map((m) => {
-    if (!m.isTensor) return { name: m.name, type: 'non-tensor', shape: [] };
-    return { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === 'number' ? d : String(d))) };
-  });
-}
-
-export function requireIo(path: string, specs: IoSpec[], name: string, types: string[], rank?: number): IoSpec {
-  const spec = specs.find((s) => s.name === name);
-  if (!spec)
-    throw new ModelLoadError(path, `has no "${name}" (found: ${specs.map((s) => s.name).join(', ') || 'none'})`);
-  if (!types.includes(spec.type))
-    throw new ModelLoadError(path, `"${name}" is ${spec.type}, expected ${types.join(' or ')}`);
-  if (rank !== undefined && spec.shape.length !== rank) {
-    throw new ModelLoadError(path, `"${name}" has rank ${spec.shape.length}, expected ${rank}`);
-  }
-  return spec;
 }

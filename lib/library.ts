@@ -77,6 +77,9 @@ const WEB_BEST_OF_MAX = 8;
 // A walk's frames are rendered one by one for the page; 32 keeps one click from queueing minutes of work.
 const WEB_WALK_FRAMES_MAX = 32;
 
+// One find renders one candidate after another on a shared server; 24 is twice the default.
+const WEB_FIND_CANDIDATES_MAX = 24;
+
 // The text encoder truncates to a few dozen tokens anyway; this only keeps absurd bodies from reaching it.
 const MAX_PROMPT_CHARS = 1000;
 
@@ -97,6 +100,8 @@ export interface FoundPicture {
 export interface FindRequest {
   /** "This picture, but …": the key carries this prompt's text states. */
   prompt?: string;
+  /** Try at most this many candidates (1..WEB_FIND_CANDIDATES_MAX; default the pipeline's). */
+  candidates?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -352,10 +357,18 @@ export class Library {
    */
   async find(bytes: Uint8Array, request: FindRequest = {}): Promise<FoundPicture> {
     const prompt = request.prompt?.trim() ? checkedPrompt(request.prompt, 'prompt') : undefined;
+    const cap = request.candidates;
+    if (cap !== undefined && (!Number.isSafeInteger(cap) || cap < 1 || cap > WEB_FIND_CANDIDATES_MAX))
+      throw new BadRequestError(`"candidates" must be an integer from 1 to ${WEB_FIND_CANDIDATES_MAX}, got ${cap}`);
     const renderer = await this.renderer();
     const [height, width] = renderer.model.imageSize;
     const rgb = await loadPicture(bytes, width, height);
-    const found = await renderer.find(rgb, { prompt, signal: request.signal, onProgress: request.onProgress });
+    const found = await renderer.find(rgb, {
+      prompt,
+      maxCandidates: cap,
+      signal: request.signal,
+      onProgress: request.onProgress,
+    });
     return {
       key: found.key,
       profileId: found.profileId,

@@ -12,16 +12,19 @@ import { PICTURE_LIMITS } from '../../../pipeline/index.ts';
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-// The picture is the body; `?prompt=` makes the key carry that prompt ("this picture, but …"). The answer is one
+// The picture is the body; `?prompt=` makes the key carry that prompt ("this picture, but …"), `?candidates=N`
+// caps the search. The answer is one
 // JSON object, or with `Accept: application/x-ndjson` a line per candidate tried ({"progress":{done,total}}) and
 // then {"result":…} or {"error":…}, so a page can show how far the search has come.
 export const POST = route(async (request) => {
   requireContentType(request, PICTURE_TYPES);
   const bytes = await readBodyBytes(request, PICTURE_LIMITS.maxBytes);
-  const prompt = new URL(request.url).searchParams.get('prompt') ?? undefined;
+  const query = new URL(request.url).searchParams;
+  const prompt = query.get('prompt') ?? undefined;
+  const candidates = query.has('candidates') ? Number(query.get('candidates')) : undefined;
   const library = getLibrary();
   if (!(request.headers.get('accept') ?? '').includes('application/x-ndjson')) {
-    return Response.json(await library.find(bytes, { prompt, signal: request.signal }));
+    return Response.json(await library.find(bytes, { prompt, candidates, signal: request.signal }));
   }
   const encoder = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
@@ -30,6 +33,7 @@ export const POST = route(async (request) => {
       try {
         const result = await library.find(bytes, {
           prompt,
+          candidates,
           signal: request.signal,
           onProgress: (done, total) => line({ progress: { done, total } }),
         });

@@ -16,6 +16,8 @@ export interface ManifestEntry {
   seed?: string;
   prompt?: string;
   negative_prompt?: string;
+  /** An image row: how like the picture its key's image is (PSNR in dB, SSIM), as `lob find` reports. */
+  found?: { psnr: number; ssim: number };
   image?: string;
   hidden?: string;
   hidden_shape?: number[];

@@ -186,13 +186,19 @@ class BatchRun {
     return { entry: { ...base, status: 'failed', error, error_kind: kind, ...tail }, skipped: false };
   }
 
-  private async keyOf(
-    source: RowSource,
-  ): Promise<{ key: string; seed?: string; prompt?: string; negative_prompt?: string }> {
+  private async keyOf(source: RowSource): Promise<{
+    key: string;
+    seed?: string;
+    prompt?: string;
+    negative_prompt?: string;
+    found?: { psnr: number; ssim: number };
+  }> {
     if (source.kind === 'key') return { key: source.key };
     if (source.kind === 'image') {
       const base = this.options.baseDir ?? process.cwd();
-      return { key: await keyForImage(isAbsolute(source.path) ? source.path : join(base, source.path)) };
+      const path = isAbsolute(source.path) ? source.path : join(base, source.path);
+      const { key, psnr, ssim } = await keyForImage(path, this.renderer, this.options.signal);
+      return { key, found: { psnr, ssim } };
     }
     const found = await this.renderer.search(source.prompt, {
       seed: source.seed,

@@ -36,8 +36,9 @@ export interface FindResult {
   /** Candidates tried and planned (docs/find.md). */
   tried: number;
   planned: number;
-  /** The candidate that won. */
+  /** The candidate that won, and every candidate tried with its score, in order. */
   chosen: Candidate;
+  history: { candidate: Candidate; psnr: number }[];
   timings: { totalMs: number; unetCalls: number };
 }
 
@@ -78,6 +79,7 @@ export async function findKey(model: Model, rgb: Uint8Array, options: FindOption
   let best: (FindResult & { score: number }) | null = null;
   let unetCalls = 0;
   let tried = 0;
+  const history: FindResult['history'] = [];
   for (const cand of plan) {
     if (tried > 0 && performance.now() - t0 > budget) break;
     check();
@@ -106,6 +108,7 @@ export async function findKey(model: Model, rgb: Uint8Array, options: FindOption
     tried++;
     options.onProgress?.(tried, plan.length);
     const score = psnr(rgb, out.rgb);
+    history.push({ candidate: cand, psnr: score });
     if (best === null || score > best.score) {
       best = {
         key,
@@ -119,6 +122,7 @@ export async function findKey(model: Model, rgb: Uint8Array, options: FindOption
         tried: 0,
         planned: plan.length,
         chosen: cand,
+        history,
         timings: { totalMs: 0, unetCalls: 0 },
         score,
       };

@@ -1,8 +1,9 @@
 'use client';
 
 import { exportGen5 } from './api.ts';
+import { copyKey, copyLink } from './clipboard.ts';
 import { download, keyFileName } from './files.ts';
-import { QUERY_KEY_MAX, shareUrl } from './share.ts';
+import { QUERY_KEY_MAX } from './share.ts';
 
 export interface KeyPanelProps {
   /** The key on show (or being opened). */
@@ -24,27 +25,6 @@ export interface KeyPanelProps {
 /** The key in a text area, and what can be done with it: open, copy, share, download as .gen5 or PNG. */
 export function KeyPanel({ current, draft, count, onDraft, onOpen, ready, png, onNotice, onError }: KeyPanelProps) {
   const typed = draft.trim();
-  const copyKey = async () => {
-    try {
-      await navigator.clipboard.writeText(current);
-      onNotice('Key copied to the clipboard.');
-    } catch {
-      onNotice('The browser refused the clipboard: select the key and copy it by hand.');
-    }
-  };
-  const copyLink = async () => {
-    const link = shareUrl(location.origin, current);
-    try {
-      await navigator.clipboard.writeText(link);
-      onNotice(
-        current.length > QUERY_KEY_MAX
-          ? 'Link copied. This long key travels after the # so it never reaches a server log.'
-          : 'Link copied.',
-      );
-    } catch {
-      onNotice(`The browser refused the clipboard; the link is: ${link}`);
-    }
-  };
   const save = (what: () => Promise<Blob>, extension: string) => async () => {
     try {
       download(await what(), `${await keyFileName(current)}.${extension}`);
@@ -73,11 +53,11 @@ export function KeyPanel({ current, draft, count, onDraft, onOpen, ready, png, o
             Open this key
           </button>
         ) : (
-          <button type="button" onClick={copyKey} disabled={!current || !ready}>
+          <button type="button" onClick={async () => onNotice(await copyKey(current))} disabled={!current || !ready}>
             Copy key
           </button>
         )}
-        <button type="button" onClick={copyLink} disabled={!current || !ready}>
+        <button type="button" onClick={async () => onNotice(await copyLink(current))} disabled={!current || !ready}>
           Copy link
         </button>
         <button type="button" onClick={save(() => exportGen5(current), 'gen5')} disabled={!current || !ready}>

@@ -1,12 +1,25 @@
 'use client';
 
 import { type DragEvent, useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import { ApiError, fetchModel, type ImportResult, importFile, randomKey, searchKey, walkKeys } from './api.ts';
+import {
+  ApiError,
+  fetchModel,
+  findPicture,
+  type ImportResult,
+  importFile,
+  randomKey,
+  rekeyKey,
+  searchKey,
+  walkKeys,
+} from './api.ts';
+import { dropTarget } from './dropped-file.ts';
+import { FindChooser } from './FindChooser.tsx';
+import { FindPanel } from './FindPanel.tsx';
 import { ImageStore } from './image-store.ts';
 import { KeyPanel } from './KeyPanel.tsx';
 import { Progress } from './Progress.tsx';
 import { SearchForm } from './SearchForm.tsx';
-import { abilities, characterCount, initialScreen, type Query, screen, type Via } from './screen.ts';
+import { abilities, characterCount, initialScreen, type PictureFound, type Query, screen, type Via } from './screen.ts';
 import { keyFromLocation, shareUrl } from './share.ts';
 import { Verification } from './Verification.tsx';
 import { WalkPanel } from './WalkPanel.tsx';
@@ -31,12 +44,13 @@ function isTyping(target: EventTarget | null): boolean {
   return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
 }
 
-/** What an action found: a key, and how it came (search and import carry what the screen keeps of them). */
+/** What an action found: a key, and how it came (search, import and find carry what the screen keeps of them). */
 interface Found {
   key: string;
   via: Via;
   query?: Query;
   verification?: ImportResult;
+  find?: PictureFound;
 }
 
 export function LibraryApp() {
@@ -110,14 +124,15 @@ export function LibraryApp() {
     },
     [startBusy, stopBusy, fail],
   );
-  // Runs an action that first has to find a key (random, search, neighbour, import), with progress and errors.
+  // Runs an action that first has to find a key (random, search, neighbour, import, find), with progress and errors.
+  // `current()` tells a long action whether it is still the newest, so it can stop early when it is not.
   const act = useCallback(
-    async (label: string, find: () => Promise<Found>, context?: string) => {
+    async (label: string, find: (current: () => boolean) => Promise<Found>, context?: string) => {
       const mine = ++generation.current;
       dispatch({ type: 'started' });
       startBusy(label);
       try {
-        const found = await find();
+        const found = await find(() => mine === generation.current);
         if (mine === generation.current) await show(found, label, mine);
       } catch (err) {
         if (mine === generation.current) fail(err, context);
@@ -214,6 +229,61 @@ export function LibraryApp() {
     [act],
   );
 
+  // Find: the picture is on the panel at once, and how many candidates have been tried as the server tries them.
+  // The library's image of the found key is fetched before anything changes, so the panel and the image on show
+  // change together.
+  const goFind = useCallback(
+    (file: Blob & { name?: string }) => {
+      const picture = { name: file.name || 'the picture', blob: file };
+      return act(
+        'Looking for your picture in the library…',
+        async (current) => {
+          dispatch({ type: 'finding', picture });
+          const abort = new AbortController();
+          const result = await findPicture(
+            file,
+            (progress) => {
+              if (current()) dispatch({ type: 'findProgress', ...progress });
+              // Another action took over: the server stops searching (it hears the request end).
+              else abort.abort();
+            },
+            abort.signal,
+          );
+          const { blob } = await (store.current as ImageStore).image(result.key);
+          return { key: result.key, via: 'find', find: { picture, result, image: blob } };
+        },
+        `Could not look for “${picture.name}”`,
+      );
+    },
+    [act],
+  );
+  const goRekey = useCallback(
+    (found: string, prompt: string) => {
+      const text = prompt.trim();
+      if (!text) {
+        dispatch({ type: 'failed', message: 'Type how the picture should change first (a prompt).' });
+        return;
+      }
+      return act(`Redrawing your picture toward “${text}”…`, async () => ({
+        key: await rekeyKey(found, text),
+        via: 'rekey',
+      }));
+    },
+    [act],
+  );
+  const goFound = useCallback(
+    (found: string) => act('Opening the found key…', async () => ({ key: found, via: 'find' })),
+    [act],
+  );
+  // A drop has one target for every kind of file: what it is decides where it goes (app/ui/dropped-file.ts).
+  const goDropped = useCallback(
+    async (file: File) => {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      return dropTarget(bytes, file.name) === 'import' ? goImport(file) : goFind(file);
+    },
+    [goImport, goFind],
+  );
+
   // First load: the model's description, then the key named by the address, or a random one.
   useEffect(() => {
     fetchModel()
@@ -251,7 +321,7 @@ export function LibraryApp() {
     setDragging(false);
     const file = event.dataTransfer.files[0];
     const text = event.dataTransfer.getData('text/plain').trim();
-    if (file) void goImport(file);
+    if (file) void goDropped(file);
     else if (text) void open(text, 'Opening the dropped key…');
   };
 
@@ -338,6 +408,17 @@ export function LibraryApp() {
             </p>
           )}
           {verification && <Verification result={verification} />}
+          {state.find && (
+            <FindPanel
+              find={state.find}
+              shown={shown?.key ?? ''}
+              ready={!busy}
+              onBut={(text) => dispatch({ type: 'but', text })}
+              onRekey={(found, prompt) => void goRekey(found, prompt)}
+              onShowFound={(found) => void goFound(found)}
+              onNotice={(message) => dispatch({ type: 'notice', message })}
+            />
+          )}
         </figure>
 
         <div className="desk">
@@ -348,6 +429,8 @@ export function LibraryApp() {
             onChange={(query) => dispatch({ type: 'query', query })}
             onSearch={(query) => void goSearch(query)}
           />
+
+          <FindChooser onPicture={(file) => void goFind(file)} />
 
           <KeyPanel
             current={shown?.key ?? ''}
@@ -374,8 +457,9 @@ export function LibraryApp() {
           <div className="import">
             <label htmlFor="import-file">Bring a book back</label>
             <p className="muted small">
-              Drop a <code>.gen5</code> file or one of our PNGs anywhere on the page, or choose one: its image is
-              regenerated and compared bit for bit. A key can be pasted into the box above, or dropped here too.
+              Drop a <code>.gen5</code> file or one of our PNGs (they carry their key) anywhere on the page, or choose
+              one: its image is regenerated and compared bit for bit. A key can be pasted into the box above, or dropped
+              here too.
             </p>
             <input
               id="import-file"

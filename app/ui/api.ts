@@ -1,5 +1,5 @@
 /** Browser-side calls to our HTTP API. Every failure becomes an ApiError carrying the server's code and message. */
-import type { RenderProgress } from '../../lib/library.ts';
+import type { FoundPicture, RenderProgress } from '../../lib/library.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -60,8 +60,8 @@ function postJson(path: string, body: unknown, signal?: AbortSignal): Promise<Re
   });
 }
 
-// The server's type (lib/library.ts), imported as a type only: nothing of the server reaches the browser bundle.
-export type { RenderProgress };
+// The server's types (lib/library.ts), imported as types only: nothing of the server reaches the browser bundle.
+export type { FoundPicture, RenderProgress };
 
 export async function renderProgress(keySha256: string): Promise<RenderProgress> {
   return (await call(`/api/progress?key=${keySha256}`, { cache: 'no-store' })).json();
@@ -103,4 +103,72 @@ export async function importFile(file: Blob): Promise<ImportResult> {
     body: file,
   });
   return response.json();
+}
+
+/** How far a find has come: candidates tried of those planned. */
+export interface FindProgress {
+  done: number;
+  total: number;
+}
+
+/** One line of /api/find's NDJSON answer. */
+type FindLine =
+  | { progress: FindProgress }
+  | { result: FoundPicture }
+  | { error: { code: string; message: string }; status: number };
+
+/**
+ * Picture → key (POST /api/find), read as a stream of NDJSON lines so `onProgress` hears of every candidate tried.
+ * The picture goes as plain bytes: the server tells PNG, JPEG, WebP and SVG apart by their contents, so a file the
+ * browser labels oddly (or not at all) gets the server's own verdict on it.
+ */
+export async function findPicture(
+  picture: Blob,
+  onProgress: (progress: FindProgress) => void,
+  signal?: AbortSignal,
+): Promise<FoundPicture> {
+  const response = await call('/api/find', {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', accept: 'application/x-ndjson' },
+    body: picture,
+    signal,
+  });
+  for await (const line of ndjsonLines(response, signal)) {
+    const message = JSON.parse(line) as FindLine;
+    if ('progress' in message) onProgress(message.progress);
+    else if ('result' in message) return message.result;
+    else throw new ApiError(message.status, message.error.code, message.error.message);
+  }
+  throw new ApiError(0, 'unreachable', CUT_SHORT);
+}
+
+const CUT_SHORT = 'The library server stopped answering before the search was done. Try again.';
+
+/** The non-blank lines of a streamed body; a connection lost mid-way is the server being unreachable. */
+async function* ndjsonLines(response: Response, signal?: AbortSignal): AsyncGenerator<string> {
+  if (!response.body) return;
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  for (;;) {
+    let chunk: ReadableStreamReadResult<string>;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ApiError(0, 'unreachable', UNREACHABLE);
+    }
+    if (chunk.done) {
+      if (buffered.trim()) yield buffered;
+      return;
+    }
+    buffered += chunk.value;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) yield line;
+  }
+}
+
+/** "This picture, but …": the key's latent and steps under another prompt. */
+export async function rekeyKey(key: string, prompt: string): Promise<string> {
+  return ((await (await postJson('/api/rekey', { key, prompt })).json()) as { key: string }).key;
 }

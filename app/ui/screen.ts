@@ -1,9 +1,10 @@
-import type { ImportResult, ModelInfo } from './api.ts';
+import type { FoundPicture, ImportResult, ModelInfo } from './api.ts';
 
 /**
  * The page's state as one value, changed only by `screen(state, action)`. Each field says what the reader sees, and
  * the rules that keep them agreeing live here: the key box, the character count and the buttons follow the image on
- * show, not a key still being rendered; the search box belongs to the search whose result is on show.
+ * show, not a key still being rendered; the search box belongs to the search whose result is on show, and "Found in
+ * the library" to the find whose key (or a key made from it) is on show.
  */
 
 /** The search form's fields. */
@@ -28,8 +29,36 @@ export interface Pending {
   watch?: string;
 }
 
-/** How a key came to be opened: a search keeps its query, browsing keeps the last one, anything else clears it. */
-export type Via = 'search' | 'browse' | 'walk' | 'import' | 'open' | 'random';
+/**
+ * How a key came to be opened: a search keeps its query and a find its result; browsing and walking keep both;
+ * anything else clears them. `find` is the found key (put on show by the find or reopened from its panel), `rekey`
+ * a key made from it ("this picture, but …").
+ */
+export type Via = 'search' | 'browse' | 'walk' | 'import' | 'open' | 'random' | 'find' | 'rekey';
+
+/** A picture the reader gave to find: its file name (for messages) and its bytes (shown beside what was found). */
+export interface Picture {
+  name: string;
+  blob: Blob;
+}
+
+/**
+ * What a find answered: the result and the library's image of its key, kept here rather than in the page's image
+ * memory because the panel shows it while the reader browses on (and that memory forgets old images).
+ */
+export interface PictureFound {
+  picture: Picture;
+  result: FoundPicture;
+  image: Blob;
+}
+
+/**
+ * "Found in the library": a find under way (`done` candidates tried of `total` planned; 0 of 0 before the first
+ * answer), or its result with the "this picture, but …" box.
+ */
+export type Find =
+  | { phase: 'finding'; picture: Picture; done: number; total: number }
+  | ({ phase: 'found'; but: string } & PictureFound);
 
 /** A walk on show: its frames' keys and the frame on show; `playing` until it ends or is stopped. */
 export interface Walk {
@@ -56,6 +85,7 @@ export interface Screen {
   /** The walk panel's target text, and the walk under way or stopped on a frame. */
   walkTo: string;
   walk: Walk | null;
+  find: Find | null;
 }
 
 export type Action =
@@ -63,7 +93,19 @@ export type Action =
   | { type: 'stride'; stride: string }
   | { type: 'pending'; pending: Pending }
   | { type: 'started' }
-  | { type: 'shown'; key: string; url: string; via: Via; query?: Query; verification?: ImportResult; frame?: number }
+  | {
+      type: 'shown';
+      key: string;
+      url: string;
+      via: Via;
+      query?: Query;
+      verification?: ImportResult;
+      frame?: number;
+      find?: PictureFound;
+    }
+  | { type: 'finding'; picture: Picture }
+  | { type: 'findProgress'; done: number; total: number }
+  | { type: 'but'; text: string }
   | { type: 'walk'; keys: string[] }
   | { type: 'walkStopped' }
   | { type: 'walkTo'; text: string }
@@ -88,6 +130,7 @@ export const initialScreen: Screen = {
   found: null,
   walkTo: '',
   walk: null,
+  find: null,
 };
 
 export function screen(state: Screen, action: Action): Screen {
@@ -123,8 +166,17 @@ export function screen(state: Screen, action: Action): Screen {
         lastQuery,
         found: action.via === 'search' ? action.key : state.found,
         walk,
+        find: action.find ? { phase: 'found', but: '', ...action.find } : keptFind(state.find, action.via),
       };
     }
+    case 'finding':
+      return { ...state, find: { phase: 'finding', picture: action.picture, done: 0, total: 0 } };
+    case 'findProgress':
+      return state.find?.phase === 'finding'
+        ? { ...state, find: { ...state.find, done: action.done, total: action.total } }
+        : state;
+    case 'but':
+      return state.find?.phase === 'found' ? { ...state, find: { ...state.find, but: action.text } } : state;
     case 'walk':
       return { ...state, walk: { keys: action.keys, at: -1, playing: true } };
     case 'walkStopped':
@@ -139,6 +191,8 @@ export function screen(state: Screen, action: Action): Screen {
         error: action.message,
         notice: null,
         walk: state.walk && { ...state.walk, playing: false },
+        // A find that failed (or that another action cut short) leaves no panel waiting; a found one stays.
+        find: state.find?.phase === 'finding' ? null : state.find,
       };
     case 'draft':
       return { ...state, draft: action.text };
@@ -147,6 +201,15 @@ export function screen(state: Screen, action: Action): Screen {
     case 'notice':
       return { ...state, notice: action.message };
   }
+}
+
+/**
+ * The find panel stays while its key, a key made from it or a neighbour is on show. A find still under way when
+ * another key arrives was cut short by that action: its panel goes.
+ */
+function keptFind(find: Find | null, via: Via): Find | null {
+  const keeps = via === 'find' || via === 'rekey' || via === 'browse' || via === 'walk';
+  return find?.phase === 'found' && keeps ? find : null;
 }
 
 /** What the buttons may do: browsing and sharing need an image on show and nothing under way. */

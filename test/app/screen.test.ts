@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelInfo } from '../../app/ui/api.ts';
+import type { FoundPicture, ModelInfo } from '../../app/ui/api.ts';
 import { abilities, characterCount, initialScreen, type Screen, screen } from '../../app/ui/screen.ts';
 
 const model: ModelInfo = {
@@ -53,5 +53,82 @@ describe('the screen reducer', () => {
     expect(characterCount(s)).toBe('4 characters');
     expect(characterCount(screen(s, { type: 'draft', text: 'xyzxyzxyz' }))).toBe('9 characters typed (not opened yet)');
     expect(characterCount(screen(s, { type: 'draft', text: '' }))).toBe('\u00a0');
+  });
+});
+
+describe('the screen reducer: find a picture', () => {
+  const picture = { name: 'cat.png', blob: new Blob(['picture']) };
+  const result: FoundPicture = {
+    key: 'fine-1',
+    profileId: 'p-fine-1',
+    steps: 20,
+    psnr: 24.5,
+    ssim: 0.81,
+    prompt: '',
+    candidates: { tried: 12, planned: 12 },
+    ms: 5200,
+  };
+  const image = new Blob(['png']);
+  const finding = run(
+    { type: 'model', model },
+    { type: 'query', query: dog },
+    { type: 'shown', key: 'k1', url: 'u1', via: 'search', query: dog },
+    { type: 'finding', picture },
+  );
+  const found = screen(finding, {
+    type: 'shown',
+    key: 'fine-1',
+    url: 'u2',
+    via: 'find',
+    find: { picture, result, image },
+  });
+
+  it('shows the picture at once, then how many candidates have been tried, while the image on show stays', () => {
+    expect(finding.find).toEqual({ phase: 'finding', picture, done: 0, total: 0 });
+    const later = screen(finding, { type: 'findProgress', done: 3, total: 12 });
+    expect(later.find).toEqual({ phase: 'finding', picture, done: 3, total: 12 });
+    expect([later.shown?.key, later.draft]).toEqual(['k1', 'k1']);
+  });
+
+  it('puts the found key on show with its result beside the picture, and the search goes', () => {
+    expect(found.find).toEqual({ phase: 'found', picture, result, image, but: '' });
+    expect([found.shown?.key, found.draft]).toEqual(['fine-1', 'fine-1']);
+    expect(abilities(found)).toEqual({ browse: true, share: true });
+    expect(found.lastQuery).toBeNull();
+    expect(found.query.prompt).toBe('');
+    // progress that arrives late (a line read after the result) changes nothing
+    expect(screen(found, { type: 'findProgress', done: 12, total: 12 })).toBe(found);
+  });
+
+  it('keeps "Found in the library" while its key, a redraw of it or a neighbour is on show', () => {
+    let s = screen(found, { type: 'but', text: 'a dog' });
+    for (const [key, via] of [
+      ['fine-2', 'rekey'],
+      ['fine-3', 'browse'],
+      ['fine-4', 'walk'],
+      ['fine-1', 'find'],
+    ] as const) {
+      s = screen(s, { type: 'shown', key, url: key, via });
+      expect(s.find, via).toEqual({ phase: 'found', picture, result, image, but: 'a dog' });
+      expect(s.shown?.key).toBe(key);
+    }
+    for (const via of ['random', 'open', 'import', 'search'] as const)
+      expect(screen(s, { type: 'shown', key: 'k9', url: 'u9', via }).find, via).toBeNull();
+  });
+
+  it('a failed redraw keeps the panel; a failed find (or one another action cut short) leaves none', () => {
+    expect(screen(found, { type: 'failed', message: 'busy' }).find).toBe(found.find);
+    const failed = screen(finding, { type: 'failed', message: 'this is not a PNG, JPEG, WebP or SVG picture' });
+    expect([failed.find, failed.shown?.key, failed.error]).toEqual([
+      null,
+      'k1',
+      'this is not a PNG, JPEG, WebP or SVG picture',
+    ]);
+    expect(screen(finding, { type: 'shown', key: 'k2', url: 'u', via: 'browse' }).find).toBeNull();
+  });
+
+  it('the "this picture, but …" box belongs to a found picture', () => {
+    expect(screen(finding, { type: 'but', text: 'a dog' })).toBe(finding);
+    expect(screen(found, { type: 'but', text: 'a dog' }).find).toMatchObject({ phase: 'found', but: 'a dog' });
   });
 });

@@ -49,7 +49,7 @@ export function registerFindCommand(program: Command): void {
       .option('--prompt <text>', 'the key carries this prompt: the same picture, as something else')
       .option(
         '--budget <seconds>',
-        'stop searching after this long (default 8; the first candidate always runs)',
+        'stop searching after this long, whatever the candidate cap (default 30; the first candidate always runs)',
         seconds,
       )
       .option('--candidates <n>', 'try at most N candidates (default 12)', positiveInt('--candidates'))

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +61,9 @@ interface Timings {
   /** lob only: decode without the SHA-256 checks, the work gen5 0.1.0's decoder does. */
   bareDecode?: number[];
   bareDecodeCpu?: number[];
+  /** lob only: SHA-256 (node:crypto) of the decoded payloads alone, the least a decode that checks them costs. */
+  hashOnly?: number[];
+  hashOnlyCpu?: number[];
 }
 
 const cpuMs = () => {
@@ -77,6 +81,8 @@ async function measureOurs(latent: Float32Array, png: Uint8Array, file: string):
     bytes: 0,
     bareDecode: [],
     bareDecodeCpu: [],
+    hashOnly: [],
+    hashOnlyCpu: [],
   };
   for (let i = 0; i < ROUNDS + WARMUP; i++) {
     const [w0, c0] = [performance.now(), cpuMs()];
@@ -101,6 +107,10 @@ async function measureOurs(latent: Float32Array, png: Uint8Array, file: string):
     const [w2, c2] = [performance.now(), cpuMs()];
     await decodeGen5(readFileSync(file), { currentEnvironment: environment, verifyHashes: false });
     const [w3, c3] = [performance.now(), cpuMs()];
+    for (const payload of [decoded.latents[0].data, decoded.image ?? new Uint8Array(0), decoded.envc?.text ?? '']) {
+      createHash('sha256').update(payload).digest('hex');
+    }
+    const [w4, c4] = [performance.now(), cpuMs()];
     if (decoded.latents[0].data.length !== latent.byteLength) throw new Error('bench: latent did not round-trip');
     if (i >= WARMUP) {
       t.encode.push(w1 - w0);
@@ -109,6 +119,8 @@ async function measureOurs(latent: Float32Array, png: Uint8Array, file: string):
       t.decodeCpu.push(c2 - c1);
       t.bareDecode?.push(w3 - w2);
       t.bareDecodeCpu?.push(c3 - c2);
+      t.hashOnly?.push(w4 - w3);
+      t.hashOnlyCpu?.push(c4 - c3);
     }
     t.bytes = bytes.length;
   }
@@ -140,6 +152,8 @@ function pool(ts: Timings[]): Timings {
     decodeCpu: cat((t) => t.decodeCpu),
     bareDecode: cat((t) => t.bareDecode),
     bareDecodeCpu: cat((t) => t.bareDecodeCpu),
+    hashOnly: cat((t) => t.hashOnly),
+    hashOnlyCpu: cat((t) => t.hashOnlyCpu),
     bytes: ts[0].bytes,
   };
 }
@@ -188,6 +202,8 @@ export default async function bench(): Promise<{ title: string; markdown: string
         `${ratio(pyWall, total(ours.encode, ours.bareDecode ?? []))} wall, ${ratio(pyCpu, total(ours.encodeCpu, ours.bareDecodeCpu ?? []))} CPU doing 0.1.0's work.`,
         `Encode alone ${ratio(median(theirs.encode), median(ours.encode))} wall, ${ratio(median(theirs.encodeCpu), median(ours.encodeCpu))} CPU;`,
         `decode alone ${ratio(median(theirs.decode), median(ours.decode))} wall, ${ratio(median(theirs.decodeCpu), median(ours.decodeCpu))} CPU.`,
+        `The SHA-256 of the three payloads alone (node:crypto, what checking them costs at least on one thread) takes ${median(ours.hashOnly ?? []).toFixed(2)} ms wall, ${median(ours.hashOnlyCpu ?? []).toFixed(2)} ms CPU:`,
+        `${((100 * median(ours.hashOnlyCpu ?? [])) / median(theirs.decodeCpu)).toFixed(0)}% of 0.1.0's whole decode (CPU).`,
       ].join(' ');
     } else {
       summary = `gen5 0.1.0 not measured: no checkout at GEN5_SRC=${GEN5_SRC}.`;

@@ -11,7 +11,9 @@ type Bench = () => Promise<{ title: string; markdown: string }>;
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const docPath = join(benchDir, '..', 'docs', 'benchmarks.md');
 const HEADER =
-  '# Benchmarks\n\nWritten by `npm run bench` (bench/run.ts); each section is replaced when its benchmark runs again.\n';
+  '# Benchmarks\n\nWritten by `npm run bench` (bench/run.ts); each section is replaced when its benchmark runs again.\n' +
+  'The Python references (PyTorch for `pipeline`, gen5 0.1.0 for `gen5`) need Debian packages: ' +
+  '`sudo sh scripts/install-bench-deps.sh` installs them all; a bench that misses one says which before it measures.\n';
 
 function osName(): string {
   try {

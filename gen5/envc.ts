@@ -83,6 +83,17 @@ export function parseEnvcPayload(payload: Uint8Array, limits: Gen5Limits): { tex
   return { text, data: { envVersion: obj.env_version, components } };
 }
 
+// The current environment is the same few components on every decode of a process: their digests (of our own
+// canonical strings, not of anything read from a file) are computed once.
+const currentDigests = new Map<string, string>();
+
+async function digestOf(c: EnvComponent): Promise<string> {
+  const digest = await sha256Hex(c.canonical);
+  if (currentDigests.size >= 1024) currentDigests.clear();
+  currentDigests.set(c.canonical, digest);
+  return digest;
+}
+
 export type DriftKind = 'differs' | 'missing-in-current' | 'missing-in-file';
 
 /** A difference between the file's environment and the current one, with gen5 0.1.0's warning text. */
@@ -102,7 +113,7 @@ export interface DriftWarning {
 export async function driftWarnings(file: StoredEnvComponent[], current: EnvComponent[]): Promise<DriftWarning[]> {
   const stored = new Map(file.map((c) => [c.id, c]));
   const now = new Map<string, StoredEnvComponent>();
-  for (const c of current) now.set(c.id, { ...c, digest: await sha256Hex(c.canonical) });
+  for (const c of current) now.set(c.id, { ...c, digest: currentDigests.get(c.canonical) ?? (await digestOf(c)) });
   const out: DriftWarning[] = [];
   for (const id of new Set([...stored.keys(), ...now.keys()])) {
     const s = stored.get(id);

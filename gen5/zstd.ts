@@ -1,4 +1,5 @@
 import { compressUsingDict, createCCtx, createDCtx, decompressUsingDict, init } from '@bokuweb/zstd-wasm';
+import { allocBytes } from './bytes.ts';
 import { Gen5Error } from './errors.ts';
 
 let ready: Promise<void> | undefined;
@@ -206,7 +207,8 @@ function storedFrameParts(head: Uint8Array, body: Uint8Array): Uint8Array[] {
 
 /** Decodes a frame of raw/RLE blocks (already walked by readFrameInfo) into exactly `contentSize` bytes. */
 function copyStoredBlocks(frame: Uint8Array, firstBlock: number, contentSize: number, what: string): Uint8Array {
-  const out = new Uint8Array(contentSize);
+  // Every byte is written before `out` is returned (the sizes are checked below), so it need not start zeroed.
+  const out = allocBytes(contentSize);
   let pos = firstBlock;
   let at = 0;
   for (;;) {

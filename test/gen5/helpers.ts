@@ -138,14 +138,14 @@ export function envcPayload(components: { id: string; canonical: string }[]): Ui
 export function rawFrame(content: Uint8Array, declared: number | null): Uint8Array {
   const head =
     declared === null ? [0x28, 0xb5, 0x2f, 0xfd, 0x00, 7 << 3] : [0x28, 0xb5, 0x2f, 0xfd, 0xa0, ...u32(declared)];
-  const blocks: number[] = [];
+  const parts: number[][] = [head];
   for (let pos = 0; pos < content.length || pos === 0; pos += 128 * 1024) {
     const part = content.subarray(pos, pos + 128 * 1024);
     const last = pos + 128 * 1024 >= content.length ? 1 : 0;
-    blocks.push(...u24((part.length << 3) | last), ...part);
+    parts.push(u24((part.length << 3) | last), Array.from(part));
     if (last) break;
   }
-  return new Uint8Array([...head, ...blocks]);
+  return new Uint8Array(parts.flat());
 }
 
 /** A frame declaring `declared` bytes made of RLE blocks that expand to `total` bytes of `byte`. */

@@ -68,6 +68,10 @@ describe('zstd frames', () => {
     expect(out.subarray(12).every((b) => b === 7)).toBe(true);
     frame[5] = 111; // declare one byte less than the blocks hold
     await expect(decompressFrame(frame, 1000, 't')).rejects.toThrow(/expand past the declared 111 bytes/);
+    // One byte more than the blocks hold: the output buffer is not zeroed first, so a short frame must never be
+    // returned (its last byte would be whatever the memory held).
+    frame[5] = 113;
+    await expect(decompressFrame(frame, 1000, 't')).rejects.toThrow(/zstd produced 112 bytes, frame declared 113/);
     const big = new Uint8Array([
       ...magic,
       0xa0,

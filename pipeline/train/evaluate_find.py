@@ -98,6 +98,7 @@ def contact_sheet(pictures, found, metas, psnrs, path, title):
             if f[k] is not None:
                 canvas.paste(big(f[k]), (x0 + 4 + (j + 1) * 128, y0))
         text = f"{metas[k]['set']}: {metas[k]['name'][:22]}  " + " / ".join(f"{p:.1f}" for p in psnrs[k] if p is not None)
+        text = text.encode("latin-1", "replace").decode("latin-1")  # the default bitmap font is latin-1 only
         d.text((x0 + 4, y0 + 129), text, fill=(0, 0, 0), font=font)
     canvas.save(path)
 
@@ -108,13 +109,14 @@ def main():
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--modes", default="fine,coarse,caption")
     ap.add_argument("--candidates", type=int, default=12)
+    ap.add_argument("--subset", type=int, help="pictures of each set for coarse and caption (default n / 2)")
     args = ap.parse_args()
     modes = args.modes.split(",")
     torch.set_num_threads(2)
     x_all, meta_all = J.load_all()
     train, held = choose(meta_all, args.n)
     chosen = train + held
-    half = args.n // 2
+    half = args.subset or args.n // 2
     subset = list(range(half)) + list(range(args.n, args.n + half))
     concepts, names, _ = J.name_table(meta_all)
     results = {}

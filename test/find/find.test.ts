@@ -58,7 +58,8 @@ describe('findKey on the default model', () => {
   it('finds a key whose image is close to a picture the library drew, and that key renders to that very image', async () => {
     const found = await findKey(model, picture, { maxCandidates: 3 });
     expect(found.profileId).toBe(`${model.profile.id}-fine-${model.profile.version}`);
-    expect(found.psnr).toBeGreaterThan(25);
+    // at least as close as the benchmark's median on training-style pictures (docs/find.md: 26.6 dB)
+    expect(found.psnr).toBeGreaterThanOrEqual(26.6);
     expect(found.ssim).toBeGreaterThan(0.85);
     expect(found.tried).toBe(3);
     const rendered = await pixels((await renderKey(model, found.key)).png);

@@ -66,79 +66,98 @@ export async function findKey(model: Model, rgb: Uint8Array, options: FindOption
   const [height, width] = model.shapes.imageSize as [number, number];
   if (rgb.length !== width * height * 3)
     throw new RenderInputError(`picture has ${rgb.length} values, expected ${width}×${height}×3`);
-  const fine = (options.fine ?? true) && model.fineProfile !== null;
   const budget = options.budgetMs ?? DEFAULT_FIND_BUDGET_MS;
-  const check = () => {
-    if (options.cancelled?.()) throw new RenderCancelledError();
-  };
   const z0 = await encodePicture(model, rgb);
   const keyStates = quantisedStates(model, (await encodeText(model, options.prompt ?? '')).hidden);
-  const inversionStates = options.prompt ? quantisedStates(model, model.uncond) : keyStates;
-  const inversion: Conditioning = { embedding: inversionStates, uncond: model.uncond, guidance: model.guidanceScale };
+  const inversion: Conditioning = {
+    embedding: options.prompt ? quantisedStates(model, model.uncond) : keyStates,
+    uncond: model.uncond,
+    guidance: model.guidanceScale,
+  };
   const plan = searchPlan(model.profile.steps.values, model.defaultSteps).slice(
     0,
     options.maxCandidates ?? DEFAULT_FIND_CANDIDATES,
   );
-  const inverted = new Map<string, Float32Array>();
-  let best: (FindResult & { score: number }) | null = null;
-  let unetCalls = 0;
-  let tried = 0;
+  const fine = (options.fine ?? true) && model.fineProfile !== null;
+  const noiseOf = invertedNoise(model, z0, inversion, options.cancelled);
   const history: FindResult['history'] = [];
-  for (const cand of plan) {
-    if (tried > 0 && performance.now() - t0 > budget) break;
-    check();
-    const id = `${cand.steps}/${cand.iterations}`;
-    let noise = inverted.get(id);
-    if (!noise) {
-      const inv = await invertDdim(model, z0, inversion, { ...cand, cancelled: options.cancelled });
-      unetCalls += inv.unetCalls;
-      noise = inv.latent;
-      inverted.set(id, noise);
-    }
-    const key = encodeModelKey(
-      model,
-      { steps: cand.steps, embedding: keyStates, latent: noise.map((v) => v * cand.scale) },
-      { fine },
-    );
-    const d = decodeModelKey(model, key);
-    const out = await generate(model, {
-      steps: d.steps,
-      embedding: d.embedding,
-      latent: d.latent,
-      guidanceScale: model.guidanceScale,
-      cancelled: options.cancelled,
-    });
-    unetCalls += out.timings.unetCalls;
-    tried++;
-    options.onProgress?.(tried, plan.length);
-    const score = psnr(rgb, out.rgb);
-    history.push({ candidate: cand, psnr: score });
-    if (best === null || score > best.score) {
-      best = {
-        key,
-        profileId: d.profileId,
-        steps: d.steps,
-        psnr: score,
-        ssim: 0,
-        rgb: out.rgb,
-        width,
-        height,
-        tried: 0,
-        planned: plan.length,
-        chosen: cand,
-        history,
-        timings: { totalMs: 0, unetCalls: 0 },
-        score,
-      };
-    }
+  let best: (Scored & { candidate: Candidate }) | null = null;
+  let unetCalls = 0;
+  for (const candidate of plan) {
+    if (history.length > 0 && performance.now() - t0 > budget) break;
+    if (options.cancelled?.()) throw new RenderCancelledError();
+    const noise = await noiseOf(candidate);
+    unetCalls += noise.unetCalls;
+    const latent = noise.latent.map((v) => v * candidate.scale);
+    const key = encodeModelKey(model, { steps: candidate.steps, embedding: keyStates, latent }, { fine });
+    const scored = await renderScored(model, key, rgb, options.cancelled);
+    unetCalls += scored.unetCalls;
+    history.push({ candidate, psnr: scored.psnr });
+    options.onProgress?.(history.length, plan.length);
+    if (best === null || scored.psnr > best.psnr) best = { ...scored, candidate };
   }
   if (best === null) throw new RenderInputError('find planned no candidates');
-  const { score: _, ...result } = best;
   return {
-    ...result,
+    key: best.key,
+    profileId: best.profileId,
+    steps: best.steps,
+    psnr: best.psnr,
     ssim: ssim(rgb, best.rgb, width, height),
-    tried,
+    rgb: best.rgb,
+    width,
+    height,
+    tried: history.length,
+    planned: plan.length,
+    chosen: best.candidate,
+    history,
     timings: { totalMs: performance.now() - t0, unetCalls },
+  };
+}
+
+interface Scored {
+  key: string;
+  profileId: string;
+  steps: number;
+  psnr: number;
+  rgb: Uint8Array;
+  unetCalls: number;
+}
+
+/** Inverted noise per (steps, iterations), computed once: the scale variants of a candidate share it. */
+function invertedNoise(model: Model, z0: Float32Array, cond: Conditioning, cancelled?: () => boolean) {
+  const done = new Map<string, Float32Array>();
+  return async (c: Candidate): Promise<{ latent: Float32Array; unetCalls: number }> => {
+    const id = `${c.steps}/${c.iterations}`;
+    const cached = done.get(id);
+    if (cached) return { latent: cached, unetCalls: 0 };
+    const inv = await invertDdim(model, z0, cond, { steps: c.steps, iterations: c.iterations, cancelled });
+    done.set(id, inv.latent);
+    return inv;
+  };
+}
+
+/** Renders a key as renderKey would (its decoded values, the model's guidance) and scores it against the picture. */
+async function renderScored(
+  model: Model,
+  key: string,
+  picture: Uint8Array,
+  cancelled?: () => boolean,
+): Promise<Scored> {
+  const d = decodeModelKey(model, key);
+  const out = await generate(model, {
+    steps: d.steps,
+    embedding: d.embedding,
+    latent: d.latent,
+    guidanceScale: model.guidanceScale,
+    cancelled,
+  });
+  return {
+    key,
+    profileId: d.profileId,
+    steps: d.steps,
+    psnr: psnr(picture, out.rgb),
+    rgb: out.rgb,
+    unetCalls: out.timings.unetCalls,
   };
 }
 

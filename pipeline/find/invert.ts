@@ -1,3 +1,4 @@
+import { RenderCancelledError } from '../errors.ts';
 import type { Model } from '../model/types.ts';
 import { parseSchedulerConfig } from '../schedulers/config.ts';
 import { type DdimStep, ddimSteps } from '../schedulers/ddim.ts';
@@ -45,7 +46,7 @@ export async function invertDdim(
     const target = x;
     let guess = target;
     for (let k = 0; k <= options.iterations; k++) {
-      if (options.cancelled?.()) throw new Error('cancelled');
+      if (options.cancelled?.()) throw new RenderCancelledError();
       const out = await predict(model, guess, s.t, cond);
       unetCalls += cond.guidance > 1 ? 2 : 1;
       const next = new Float32Array(target.length);

@@ -3,12 +3,13 @@ import { Minifloat } from './minifloat.ts';
 import type { ArraySection, Profile } from './profile.ts';
 import {
   checkedArray,
+  checkedGuidance,
   checkedNegative,
+  discreteCode,
   encodeSection,
   fillConstants,
   type KeyInput,
   type KeyValues,
-  stepsCode,
   widthOf,
 } from './values.ts';
 
@@ -160,7 +161,8 @@ export function decodeBare(profile: Profile, payload: string, binary = atob(payl
   const reader = new BitReader(binary);
   const result: Partial<KeyValues> = {};
   for (const section of profile.sections) {
-    if (section.kind === 'steps') result.steps = section.values[reader.read(section.bits)];
+    if (section.kind === 'steps' || section.kind === 'guidance')
+      result[section.kind] = section.values[reader.read(section.bits)];
     else result[section.kind] = decodeArray(section, reader);
   }
   return result as KeyValues;
@@ -171,9 +173,12 @@ export function encodeBare(profile: Profile, input: KeyInput): string {
   if (scratchBytes.length < length) scratchBytes = new Uint8Array(length);
   const writer = new BitWriter(scratchBytes);
   const negative = checkedNegative(profile, input);
+  const guidance = checkedGuidance(profile, input);
   for (const section of profile.sections) {
     if (section.kind === 'steps') {
-      writer.write(stepsCode(section, input.steps), section.bits);
+      writer.write(discreteCode(section, input.steps), section.bits);
+    } else if (section.kind === 'guidance') {
+      writer.write(guidance as number, section.bits);
     } else {
       if (scratchCodes.length < section.stored.length) scratchCodes = new Uint32Array(section.stored.length);
       const codes = encodeSection(

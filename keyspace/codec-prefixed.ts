@@ -3,12 +3,13 @@ import { bitOffset, prefixedLayout, tieCodes, untieCodes } from './layout.ts';
 import type { ArraySection, Profile } from './profile.ts';
 import {
   checkedArray,
+  checkedGuidance,
   checkedNegative,
   decodeSection,
+  discreteCode,
   encodeSection,
   type KeyInput,
   type KeyValues,
-  stepsCode,
   widthOf,
 } from './values.ts';
 
@@ -68,29 +69,42 @@ function scatter(
   }
 }
 
+/** A step or guidance code: its bits gathered from the index. */
+function gatherCode(positions: Int32Array, bits: Uint8Array): number {
+  let code = 0;
+  for (let b = 0; b < positions.length; b++) code |= bits[positions[b]] << b;
+  return code;
+}
+
+function scatterCode(positions: Int32Array, code: number, bits: Uint8Array): void {
+  for (let b = 0; b < positions.length; b++) bits[positions[b]] = (code >>> b) & 1;
+}
+
 export function decodePrefixed(profile: Profile, payload: string): KeyValues {
   const { positions, ties } = prefixedLayout(profile);
   const bits = payloadToBits(payload);
-  let stepCode = 0;
-  for (let b = 0; b < positions.steps.length; b++) stepCode |= bits[positions.steps[b]] << b;
   const values: KeyValues = {
-    steps: profile.steps.values[stepCode],
+    steps: profile.steps.values[gatherCode(positions.steps, bits)],
     embedding: decodeSection(profile.embedding, gather(profile.embedding, positions.embedding, ties.embedding, bits)),
     latent: decodeSection(profile.latent, gather(profile.latent, positions.latent, ties.latent, bits)),
   };
   const { negative } = profile;
   if (negative) values.negative = decodeSection(negative, gather(negative, positions.negative, ties.negative, bits));
+  const { guidance } = profile;
+  if (guidance) values.guidance = guidance.values[gatherCode(positions.guidance, bits)];
   return values;
 }
 
 export function encodePrefixed(profile: Profile, input: KeyInput): string {
   const { positions, ties } = prefixedLayout(profile);
-  const stepCode = stepsCode(profile.steps, input.steps);
+  const stepCode = discreteCode(profile.steps, input.steps);
+  const guidanceCode = checkedGuidance(profile, input);
   const embedding = encodeSection(profile.embedding, checkedArray(profile.embedding, input.embedding));
   const latent = encodeSection(profile.latent, checkedArray(profile.latent, input.latent));
   const negativeValues = checkedNegative(profile, input);
   const bits = new Uint8Array(profile.bits);
-  for (let b = 0; b < positions.steps.length; b++) bits[positions.steps[b]] = (stepCode >>> b) & 1;
+  scatterCode(positions.steps, stepCode, bits);
+  if (guidanceCode !== null) scatterCode(positions.guidance, guidanceCode, bits);
   scatter(profile.embedding, positions.embedding, ties.embedding, embedding, bits);
   scatter(profile.latent, positions.latent, ties.latent, latent, bits);
   if (profile.negative && negativeValues) {

@@ -6,6 +6,7 @@ export type KeyErrorCode =
   | 'length' // the payload has the wrong number of characters
   | 'alphabet' // a character outside the payload alphabet
   | 'steps' // a step count the profile cannot store
+  | 'guidance' // a guidance scale the profile cannot store
   | 'shape' // an array with the wrong number of values
   | 'value' // a value the coding cannot represent (NaN, ±Inf)
   | 'stride'; // a stride the profile does not offer

@@ -4,6 +4,7 @@ export { decodeKey, encodeKey } from './codec.ts';
 export type { ValueCoding } from './coding.ts';
 export { KeyError, type KeyErrorCode, ProfileError } from './errors.ts';
 export { float16ToNumber, isFloat16Exact, numberToFloat16, toFloat16Array } from './float16.ts';
+export { guidanceScaleProblem, guidedKey } from './guidance.ts';
 export { STRIDES, type Stride } from './layout.ts';
 export { Minifloat, type MinifloatSpec } from './minifloat.ts';
 export { normalQuantile } from './normal.ts';
@@ -14,6 +15,8 @@ export {
   type ArraySection,
   arraySections,
   type CodingSpec,
+  type DiscreteSection,
+  type GuidanceSection,
   KEY_ORDERS,
   type KeyOrder,
   loadProfile,
@@ -33,9 +36,15 @@ export {
   FINE_SUFFIX,
   fineVariant,
   fineVariantJson,
+  GUIDANCE_SCALES,
+  GUIDANCE_SUFFIX,
+  guidanceVariant,
+  guidanceVariantJson,
   NEGATIVE_SUFFIX,
   negativeVariant,
   negativeVariantJson,
+  type ProfileVariants,
+  profileVariants,
   withVariants,
 } from './variant.ts';
 export { MAX_WALK_FRAMES, walkKeys } from './walk.ts';

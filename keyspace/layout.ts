@@ -22,7 +22,9 @@ export type Stride = (typeof STRIDES)[number];
  *   book  region: the latent leads' top plane, then the latent members' planes (top first)
  *   shelf region: the embedding leads' lower planes, their top plane, then the members' planes (top first)
  *                 and then, in a negative-prompt variant, the same for the negative section
- *   wall  region: the step code, least significant bit first
+ *   wall  region: the step code, least significant bit first, then in a guidance variant the guidance code
+ *                 (most significant of all: wall still steps to the next step count, as in the base profile, and
+ *                 from the last step count carries into the next guidance scale)
  * So next (+1 page) moves one latent tile by a quarter of the distribution in every value (plane 1), book moves a
  * tile by half (its top plane), shelf moves one token's whole state by a quarter, wall changes the step count; the
  * measurements behind this choice are in docs/keyspace-measurements.md (a single value's bit, the earlier design,
@@ -32,7 +34,13 @@ export type Stride = (typeof STRIDES)[number];
  */
 export interface PrefixedLayout {
   /** For each section, the index position of each stored value's code bit: positions[offset(i) + bit]. */
-  readonly positions: { steps: Int32Array; embedding: Int32Array; latent: Int32Array; negative: Int32Array };
+  readonly positions: {
+    steps: Int32Array;
+    guidance: Int32Array;
+    embedding: Int32Array;
+    latent: Int32Array;
+    negative: Int32Array;
+  };
   /**
    * For each array section and stored ordinal: the ordinal of its parent (its group's lead; in the nested order the
    * lead of the smallest region around it that it does not lead), or -1. Parents have lower ordinals.
@@ -183,14 +191,32 @@ export function groupsOf(section: ArraySection): Groups {
 }
 
 /** A bit position per stored bit of every section, filled in by the order. */
-function emptyPositions({ steps, embedding, latent, negative }: Profile): PrefixedLayout['positions'] {
+function emptyPositions({ steps, guidance, embedding, latent, negative }: Profile): PrefixedLayout['positions'] {
   const size = (s: ArraySection) => bitOffset(s, s.stored.length);
   return {
     steps: new Int32Array(steps.bits),
+    guidance: new Int32Array(guidance?.bits ?? 0),
     embedding: new Int32Array(size(embedding)),
     latent: new Int32Array(size(latent)),
     negative: new Int32Array(negative ? size(negative) : 0),
   };
+}
+
+/**
+ * The wall region, the index's most significant bits in both orders: the step code, then a guidance variant's
+ * guidance code. Placed last, so a variant's other bits sit where the base profile has them; with a whole
+ * character of guidance bits (variant.ts) a guidance key is its base key with one more character in front.
+ */
+function placeWall(
+  { steps, guidance }: Profile,
+  positions: PrefixedLayout['positions'],
+  strides: Partial<Record<Stride, number>>,
+  from: number,
+): void {
+  let next = from;
+  if (steps.bits + (guidance?.bits ?? 0) > 0) strides.wall = next;
+  for (let b = 0; b < steps.bits; b++) positions.steps[b] = next++;
+  for (let b = 0; b < positions.guidance.length; b++) positions.guidance[b] = next++;
 }
 
 function buildLayout(profile: Profile): PrefixedLayout {
@@ -198,7 +224,7 @@ function buildLayout(profile: Profile): PrefixedLayout {
 }
 
 function buildTilesLayout(profile: Profile): PrefixedLayout {
-  const { latent, embedding, steps, negative } = profile;
+  const { latent, embedding, negative } = profile;
   const positions = emptyPositions(profile);
   const lat = groupsOf(latent);
   const emb = groupsOf(embedding);
@@ -229,8 +255,7 @@ function buildTilesLayout(profile: Profile): PrefixedLayout {
     if (strides.shelf === undefined && negative.stored.length > 0) strides.shelf = next;
     region(negative, positions.negative, neg);
   }
-  if (steps.bits > 0) strides.wall = next;
-  for (let b = 0; b < steps.bits; b++) positions.steps[b] = next++;
+  placeWall(profile, positions, strides, next);
   const ties = { embedding: emb.ties, latent: lat.ties, negative: neg?.ties ?? new Int32Array(0) };
   return { positions, ties, strides };
 }
@@ -293,13 +318,13 @@ export function nestedRegions(section: ArraySection): NestedRegions {
  *                 the whole latent, its quadrants, … the g×g tiles, then the values that lead nothing
  *   book  region: the top two planes (the top plane, then plane 1), level by level in the same way
  *   shelf region: as in the tiles order (the embedding by token)
- *   wall  region: the step code
+ *   wall  region: as in the tiles order (the step code, then a guidance variant's guidance code)
  * So next moves every latent value by an eighth of its distribution (the picture stays, visibly varied; with the
  * carry, every second step also by a sixteenth) and book flips every value's top plane (for normal quantiles its
  * sign: another picture of the same prompt). The measurements behind this are in docs/strides.md.
  */
 function buildNestedLayout(profile: Profile): PrefixedLayout {
-  const { latent, embedding, steps, negative } = profile;
+  const { latent, embedding, negative } = profile;
   const positions = emptyPositions(profile);
   const regions = nestedRegions(latent);
   const emb = groupsOf(embedding);
@@ -335,8 +360,7 @@ function buildNestedLayout(profile: Profile): PrefixedLayout {
     if (strides.shelf === undefined && negative.stored.length > 0) strides.shelf = next;
     promptSection(negative, positions.negative, neg);
   }
-  if (steps.bits > 0) strides.wall = next;
-  for (let b = 0; b < steps.bits; b++) positions.steps[b] = next++;
+  placeWall(profile, positions, strides, next);
   return {
     positions,
     ties: { embedding: emb.ties, latent: regions.ties, negative: neg?.ties ?? new Int32Array(0) },

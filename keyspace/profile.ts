@@ -7,14 +7,20 @@ import { QuantileCoding, type QuantileSpec } from './quantile.ts';
 export const PROFILE_FORMAT = 'lob-keyspace-profile/1';
 
 export type CodingSpec = MinifloatSpec | QuantileSpec;
-/** 'negative': optional text states for guidance's unconditional branch (a negative prompt), shaped like 'embedding'. */
-export type SectionKind = 'steps' | 'embedding' | 'latent' | 'negative';
-export type ArrayKind = Exclude<SectionKind, 'steps'>;
+/**
+ * 'negative': optional text states for guidance's unconditional branch (a negative prompt), shaped like 'embedding'.
+ * 'guidance': optional classifier-free guidance scale, one of a list (like 'steps').
+ */
+export type SectionKind = 'steps' | 'embedding' | 'latent' | 'negative' | 'guidance';
+/** Sections that hold one value chosen from a list: its code is the value's index. */
+export type DiscreteKind = 'steps' | 'guidance';
+export type ArrayKind = Exclude<SectionKind, DiscreteKind>;
 export const KEY_ORDERS = ['tiles', 'nested'] as const;
 export type KeyOrder = (typeof KEY_ORDERS)[number];
 
 export type SectionJson =
   | { name: string; kind: 'steps'; values: number[] }
+  | { name: string; kind: 'guidance'; values: number[] }
   | { name: string; kind: ArrayKind; shape: number[]; coding: CodingSpec };
 
 /** The profile JSON of docs/contracts.md. `text` is optional and defaults to 'prefixed'. */
@@ -46,12 +52,16 @@ export interface EditionJson {
   tag: string;
 }
 
-export interface StepsSection {
+/** A value from a list whose length is a power of two: the code is the value's index, `bits` = log2(length). */
+interface ListSection<K extends DiscreteKind> {
   readonly name: string;
-  readonly kind: 'steps';
+  readonly kind: K;
   readonly values: readonly number[];
   readonly bits: number;
 }
+export type StepsSection = ListSection<'steps'>;
+export type GuidanceSection = ListSection<'guidance'>;
+export type DiscreteSection = StepsSection | GuidanceSection;
 
 export interface ArraySection {
   readonly name: string;
@@ -78,12 +88,14 @@ export interface Profile {
   readonly order: KeyOrder;
   readonly json: ProfileJson;
   /** Sections in the JSON's order (the bit-stream order of a bare profile). */
-  readonly sections: readonly (StepsSection | ArraySection)[];
+  readonly sections: readonly (DiscreteSection | ArraySection)[];
   readonly steps: StepsSection;
   readonly embedding: ArraySection;
   readonly latent: ArraySection;
   /** The negative prompt's text states, in a negative-prompt variant (keyspace/variant.ts); null otherwise. */
   readonly negative: ArraySection | null;
+  /** The guidance scale, in a guidance variant (keyspace/variant.ts); null otherwise (the model's scale is used). */
+  readonly guidance: GuidanceSection | null;
   /** Payload bits and characters (6 bits each; the prefix is not counted). */
   readonly bits: number;
   readonly chars: number;
@@ -216,24 +228,37 @@ export function loadProfile(raw: unknown): Profile {
     need(typeof s.name === 'string' && s.name.length > 0, `${path}/name`, 'must be a non-empty string');
     need(!sectionsJson.some((o) => o.name === s.name), `${path}/name`, `duplicate section name "${s.name}"`);
     need(
-      s.kind === 'steps' || s.kind === 'embedding' || s.kind === 'latent' || s.kind === 'negative',
+      s.kind === 'steps' ||
+        s.kind === 'embedding' ||
+        s.kind === 'latent' ||
+        s.kind === 'negative' ||
+        s.kind === 'guidance',
       `${path}/kind`,
-      "must be 'steps', 'embedding', 'latent' or 'negative'",
+      "must be 'steps', 'embedding', 'latent', 'negative' or 'guidance'",
     );
     need(!byKind.has(s.kind), `${path}/kind`, `a second ${s.kind} section`);
     byKind.set(s.kind, i);
-    if (s.kind === 'steps') {
+    if (s.kind === 'steps' || s.kind === 'guidance') {
       const values = s.values;
       need(Array.isArray(values) && values.length > 0, `${path}/values`, 'must be a non-empty array');
-      for (const [j, v] of values.entries())
-        need(isInt(v) && v >= 1, `${path}/values/${j}`, 'must be a positive integer');
-      need(new Set(values).size === values.length, `${path}/values`, 'step counts must be distinct');
+      if (s.kind === 'steps') {
+        for (const [j, v] of values.entries())
+          need(isInt(v) && v >= 1, `${path}/values/${j}`, 'must be a positive integer');
+        need(new Set(values).size === values.length, `${path}/values`, 'step counts must be distinct');
+      } else {
+        // Every scale ≤ 1 renders unguided (the conditional branch alone), so two of them would be two keys of one
+        // image: 1 stands for them all. Increasing, so the order's wall steps to the next larger scale.
+        for (const [j, v] of values.entries()) {
+          need(typeof v === 'number' && Number.isFinite(v) && v >= 1, `${path}/values/${j}`, 'must be a number ≥ 1');
+          need(j === 0 || v > values[j - 1], `${path}/values/${j}`, 'guidance scales must increase strictly');
+        }
+      }
       need(
         Number.isInteger(Math.log2(values.length)),
         `${path}/values`,
         `count must be a power of 2, got ${values.length}`,
       );
-      sectionsJson.push({ name: s.name, kind: 'steps', values: values as number[] });
+      sectionsJson.push({ name: s.name, kind: s.kind as DiscreteKind, values: values as number[] });
     } else {
       const shape = s.shape;
       need(Array.isArray(shape) && shape.length > 0, `${path}/shape`, 'must be a non-empty array');
@@ -267,7 +292,7 @@ export function loadProfile(raw: unknown): Profile {
     need(isObject(c), path, 'must be an object');
     const section = sectionsJson.find((s) => s.name === c.section);
     need(
-      section !== undefined && section.kind !== 'steps',
+      section !== undefined && section.kind !== 'steps' && section.kind !== 'guidance',
       `${path}/section`,
       'must name an embedding or latent section',
     );
@@ -285,7 +310,14 @@ export function loadProfile(raw: unknown): Profile {
   let embedding = sections[byKind.get('embedding') as number] as ArraySection;
   let latent = sections[byKind.get('latent') as number] as ArraySection;
   const negative = negativeAt === undefined ? null : (sections[negativeAt] as ArraySection);
-  const baseBits = steps.bits + sectionBits(embedding) + sectionBits(latent) + (negative ? sectionBits(negative) : 0);
+  const guidanceAt = byKind.get('guidance');
+  const guidance = guidanceAt === undefined ? null : (sections[guidanceAt] as GuidanceSection);
+  const baseBits =
+    steps.bits +
+    (guidance?.bits ?? 0) +
+    sectionBits(embedding) +
+    sectionBits(latent) +
+    (negative ? sectionBits(negative) : 0);
   let bits = baseBits;
   if (text === 'bare-base64') {
     need(baseBits % 24 === 0, '/sections', `a bare-base64 profile needs a multiple of 24 bits, got ${baseBits}`);
@@ -328,6 +360,7 @@ export function loadProfile(raw: unknown): Profile {
     embedding,
     latent,
     negative,
+    guidance,
     bits,
     chars: bits / 6,
     prefix: text === 'bare-base64' ? '' : `${json.id}-${json.version}.`,
@@ -365,8 +398,9 @@ function sectionBits(s: ArraySection): number {
   return s.stored.length * s.coding.bits + s.widened.count * (s.widened.coding.bits - s.coding.bits);
 }
 
-function buildSection(s: SectionJson, constants: Map<number, number>): StepsSection | ArraySection {
-  if (s.kind === 'steps') return { name: s.name, kind: 'steps', values: s.values, bits: Math.log2(s.values.length) };
+function buildSection(s: SectionJson, constants: Map<number, number>): DiscreteSection | ArraySection {
+  if (s.kind === 'steps' || s.kind === 'guidance')
+    return { name: s.name, kind: s.kind, values: s.values, bits: Math.log2(s.values.length) };
   const size = s.shape.reduce((a, b) => a * b, 1);
   const stored = new Int32Array(size - constants.size);
   for (let flat = 0, i = 0; flat < size; flat++) if (!constants.has(flat)) stored[i++] = flat;

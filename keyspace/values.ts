@@ -1,6 +1,6 @@
 import { KeyError } from './errors.ts';
 import { Minifloat } from './minifloat.ts';
-import type { ArraySection, Profile, StepsSection } from './profile.ts';
+import type { ArraySection, DiscreteSection, Profile } from './profile.ts';
 
 /** What a key stands for: the step count and the two arrays the pipeline needs, row-major. */
 export interface KeyValues {
@@ -9,6 +9,8 @@ export interface KeyValues {
   latent: Float32Array;
   /** The negative prompt's text states: present exactly when the profile has a negative section. */
   negative?: Float32Array;
+  /** The classifier-free guidance scale: present exactly when the profile has a guidance section. */
+  guidance?: number;
 }
 
 export interface DecodedKey extends KeyValues {
@@ -22,6 +24,8 @@ export interface KeyInput {
   latent: ArrayLike<number>;
   /** Required by a profile with a negative section, refused by one without. */
   negative?: ArrayLike<number>;
+  /** Required by a profile with a guidance section (one of its scales), refused by one without. */
+  guidance?: number;
 }
 
 /** The input's negative states, checked against the profile: a key either carries them or not, never silently. */
@@ -36,9 +40,25 @@ export function checkedNegative(profile: Profile, input: KeyInput): Float32Array
   return checkedArray(profile.negative, input.negative);
 }
 
-export function stepsCode(section: StepsSection, steps: number): number {
-  const code = section.values.indexOf(steps);
-  if (code < 0) throw new KeyError('steps', -1, `steps ${steps} is not one of ${section.values.join(', ')}`);
+/** The input's guidance code, checked against the profile like the negative states: carried, or not, never silently. */
+export function checkedGuidance(profile: Profile, input: KeyInput): number | null {
+  if (profile.guidance === null) {
+    if (input.guidance !== undefined)
+      throw new KeyError('shape', -1, `profile ${profile.id}-${profile.version} has no guidance section`);
+    return null;
+  }
+  if (input.guidance === undefined)
+    throw new KeyError('shape', -1, `profile ${profile.id}-${profile.version} needs a guidance scale`);
+  return discreteCode(profile.guidance, input.guidance);
+}
+
+/** The code of a step count or guidance scale: its index in the section's list (a KeyError named by the kind). */
+export function discreteCode(section: DiscreteSection, value: number): number {
+  const code = section.values.indexOf(value);
+  if (code < 0) {
+    const what = section.kind === 'steps' ? 'steps' : 'guidance scale';
+    throw new KeyError(section.kind, -1, `${what} ${value} is not one of ${section.values.join(', ')}`);
+  }
   return code;
 }
 

@@ -7,10 +7,11 @@ export const MAX_WALK_FRAMES = 256;
 
 /**
  * Keys on the way from `a` to `b`, both included: frame i of n sits at t = i / (n − 1). The prompt embedding moves
- * in a straight line; the seed latent along the great circle between the two (spherical interpolation), so every
- * frame's noise keeps the size of real noise instead of shrinking mid-way as a straight line would. The step count
- * is a's for the first half and b's after. Each frame is quantised to a key of its own (encodeKey), so any frame
- * can be opened and shared; the ends are `a` and `b` exactly.
+ * in a straight line (and so do a negative-prompt key's negative states); the seed latent along the great circle
+ * between the two (spherical interpolation), so every frame's noise keeps the size of real noise instead of shrinking
+ * mid-way as a straight line would. The step count (and a guidance key's scale) is a's for the first half and b's
+ * after. Each frame is quantised to a key of its own (encodeKey), so any frame can be opened and shared; the ends are
+ * `a` and `b` exactly.
  */
 export function walkKeys(a: ParsedKey, b: ParsedKey, frames: number): string[] {
   if (a.profile !== b.profile) {
@@ -27,11 +28,14 @@ export function walkKeys(a: ParsedKey, b: ParsedKey, frames: number): string[] {
       keys.push(i === 0 ? a.text : b.text);
       continue;
     }
+    const near = t < 0.5 ? from : to;
     keys.push(
       encodeKey(a.profile, {
-        steps: t < 0.5 ? from.steps : to.steps,
+        steps: near.steps,
         embedding: lerp(from.embedding, to.embedding, t),
         latent: slerp(from.latent, to.latent, t),
+        ...(from.negative && to.negative && { negative: lerp(from.negative, to.negative, t) }),
+        ...(near.guidance !== undefined && { guidance: near.guidance }),
       }),
     );
   }

@@ -12,6 +12,8 @@ export interface ManifestEntry {
   error?: string;
   error_kind?: 'input' | 'runtime';
   key?: string;
+  /** The guidance scale the image was rendered at: the key's when it carries one, else the model's. */
+  guidance?: number;
   /** The search seed of a prompt row, as a decimal string (64-bit seeds do not fit a JSON number). */
   seed?: string;
   prompt?: string;

@@ -4,6 +4,7 @@ export const README_TEXT = `Research batch written by \`lob batch\` (Library of 
 manifest.jsonl   one JSON object per row, in batch order:
                  status ("ok" or "failed", with "error" and "error_kind": "input" or "runtime"),
                  key (the whole recipe: \`lob render KEY\` gives images/NAME.png byte for byte),
+                 guidance (the scale the image was rendered at; a row's guidance is kept in its key),
                  seed / prompt / negative_prompt (prompt rows), image, hidden, gen5 (paths relative to this folder),
                  hidden_shape, sha256 of each file, seconds (time taken), recipe, input (the row as given)
 images/NAME.png  the image; the key is in its "lob-key" text chunk

@@ -1,5 +1,6 @@
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { guidanceScaleProblem } from '../../keyspace/index.ts';
 
 /**
  * A research batch's MANIFEST (JSONL or CSV) → rows. Each input row gives exactly one of `prompt` (searched with its
@@ -7,10 +8,21 @@ import { parse as parseCsv } from 'csv-parse/sync';
  * keeps its reason and fails alone: the rest of the batch goes on.
  */
 
-/** Where a row's key comes from. */
+/**
+ * Where a row's key comes from. `guidance` is kept in the key (its profile's guidance variant): a prompt row's key is
+ * searched with it, a key row's key is given it (the same steps, prompt and noise at that scale).
+ */
 export type RowSource =
-  | { kind: 'prompt'; prompt: string; seed: bigint; bestOf: number; steps?: number; negative?: string }
-  | { kind: 'key'; key: string }
+  | {
+      kind: 'prompt';
+      prompt: string;
+      seed: bigint;
+      bestOf: number;
+      steps?: number;
+      negative?: string;
+      guidance?: number;
+    }
+  | { kind: 'key'; key: string; guidance?: number }
   | { kind: 'image'; path: string };
 
 export interface BatchRow {
@@ -24,13 +36,11 @@ export interface BatchRow {
   input: Record<string, unknown>;
   /** What to render; absent when the row is invalid. */
   source?: RowSource;
-  /** Guidance the row asks for, checked against the model's when the batch runs (keys do not carry guidance). */
-  guidance?: number;
   /** Why the row is invalid. */
   error?: string;
 }
 
-/** Settings for every row that does not set its own (CLI flags). */
+/** Settings for every row that does not set its own (CLI flags); each applies to the rows that take the field. */
 export interface BatchDefaults {
   seed?: bigint;
   seeds?: number;
@@ -131,12 +141,15 @@ function text(fields: Record<string, unknown>, name: string): string | undefined
   return v;
 }
 
-function guidanceOf(fields: Record<string, unknown>): number | undefined {
+/** The row's guidance, else the batch's: a scale a key can carry (it goes into the key). */
+function guidanceOf(fields: Record<string, unknown>, defaults: BatchDefaults): number | undefined {
   const v = fields.guidance;
-  if (v === undefined) return undefined;
-  const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0)
-    throw new RowProblem(`guidance must be a number ≥ 0, got ${JSON.stringify(v)}`);
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : (v ?? defaults.guidance);
+  if (n === undefined) return undefined;
+  if (typeof n !== 'number' || !Number.isFinite(n))
+    throw new RowProblem(`guidance must be a number, got ${JSON.stringify(v)}`);
+  const problem = guidanceScaleProblem(n);
+  if (problem) throw new RowProblem(problem);
   return n;
 }
 
@@ -153,10 +166,14 @@ function sourcesOf(fields: Record<string, unknown>, defaults: BatchDefaults): { 
       throw new RowProblem(`${extra.join(', ')} only apply to prompt rows (a key is the whole recipe already)`);
     const value = text(fields, given[0]) as string;
     if (value.trim() === '') throw new RowProblem(`${given[0]} is empty`);
-    return {
-      sources: [given[0] === 'key' ? { kind: 'key', key: value.trim() } : { kind: 'image', path: value }],
-      seeds: 1,
-    };
+    if (given[0] === 'image') {
+      // find gives a fine-latent key, which has no guidance variant: it renders at the model's scale, as found
+      if (fields.guidance !== undefined)
+        throw new RowProblem("guidance does not apply to image rows (a found key renders at the model's guidance)");
+      return { sources: [{ kind: 'image', path: value }], seeds: 1 };
+    }
+    const guidance = guidanceOf(fields, defaults);
+    return { sources: [{ kind: 'key', key: value.trim(), ...(guidance !== undefined && { guidance }) }], seeds: 1 };
   }
   const prompt = (text(fields, 'prompt') as string).trim();
   if (prompt === '') throw new RowProblem('prompt is empty');
@@ -165,6 +182,7 @@ function sourcesOf(fields: Record<string, unknown>, defaults: BatchDefaults): { 
   const bestOf = integer(fields, 'best_of', 1, 64) ?? defaults.bestOf ?? 1;
   const steps = integer(fields, 'steps', 1, 10_000) ?? defaults.steps;
   const negative = (text(fields, 'negative_prompt') ?? defaults.negative)?.trim() || undefined;
+  const guidance = guidanceOf(fields, defaults);
   const sources: RowSource[] = [];
   for (let k = 0; k < seeds; k++) {
     sources.push({
@@ -174,6 +192,7 @@ function sourcesOf(fields: Record<string, unknown>, defaults: BatchDefaults): { 
       bestOf,
       ...(steps !== undefined && { steps }),
       ...(negative !== undefined && { negative }),
+      ...(guidance !== undefined && { guidance }),
     });
   }
   return { sources, seeds };
@@ -202,10 +221,9 @@ export function parseManifest(text: string, format: ManifestFormat, defaults: Ba
     try {
       if (input.name !== undefined && given === undefined)
         throw new RowProblem(`name must match ${NAME.source} (it names files), got ${JSON.stringify(input.name)}`);
-      const guidance = guidanceOf(input) ?? defaults.guidance;
       const { sources, seeds } = sourcesOf(input, defaults);
       sources.forEach((source, k) => {
-        push(seeds > 1 ? `${stem}-${k}` : stem, { source, ...(guidance !== undefined && { guidance }) });
+        push(seeds > 1 ? `${stem}-${k}` : stem, { source });
       });
     } catch (err) {
       if (!(err instanceof RowProblem)) throw err;

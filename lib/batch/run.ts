@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { encodeGen5 } from '../../gen5/index.ts';
-import { KeyError } from '../../keyspace/index.ts';
+import {
+  createProfileRegistry,
+  guidedKey,
+  KeyError,
+  loadProfile,
+  type ProfileRegistry,
+  parseKey,
+  withVariants,
+} from '../../keyspace/index.ts';
 import { RenderCancelledError, Renderer, RenderInputError, type RenderResult } from '../../pipeline/index.ts';
 import { currentEnvironment } from '../environment.ts';
 import { encodeNpy } from '../npy.ts';
@@ -77,6 +85,7 @@ class BatchRun {
   private environment: ReturnType<typeof currentEnvironment> | null = null;
   private readonly modelFiles: string;
   private lastCheckpoint = 0;
+  private keyRegistry: ProfileRegistry | null = null;
 
   constructor(
     private readonly rows: readonly BatchRow[],
@@ -137,11 +146,17 @@ class BatchRun {
     return old?.status === 'ok' && old.recipe === this.recipe(row) && old.row === row.index ? old : undefined;
   }
 
-  /** What decides a row's files: its source, guidance, the batch's output flags and the model's file digests. */
+  /** What decides a row's files: its source (guidance included), the batch's output flags and the model's files. */
   private recipe(row: BatchRow): string {
     const source = row.source && { ...row.source, ...('seed' in row.source && { seed: String(row.source.seed) }) };
     const { saveSteps = false, gen5 = false } = this.options;
-    return sha256(JSON.stringify({ source, guidance: row.guidance, saveSteps, gen5, model: this.modelFiles }));
+    return sha256(JSON.stringify({ source, saveSteps, gen5, model: this.modelFiles }));
+  }
+
+  /** The model's profile and its variants, read from the pool's model info (no model in this thread). */
+  private keys(): ProfileRegistry {
+    this.keyRegistry ??= createProfileRegistry(withVariants(loadProfile(this.renderer.model.profile)));
+    return this.keyRegistry;
   }
 
   private async work(row: BatchRow): Promise<BatchResult | null> {
@@ -155,13 +170,6 @@ class BatchRun {
     }
     const t0 = performance.now();
     try {
-      const guidance = this.renderer.model.guidanceScale;
-      if (row.guidance !== undefined && row.guidance !== guidance) {
-        throw new RenderInputError(
-          `guidance ${row.guidance} differs from the model's ${guidance}: keys do not carry guidance, so the image ` +
-            'could not be regenerated from its key',
-        );
-      }
       const found = await this.keyOf(row.source);
       const result = await this.renderer.render(found.key, {
         signal: this.options.signal,
@@ -193,7 +201,10 @@ class BatchRun {
     negative_prompt?: string;
     found?: { psnr: number; ssim: number };
   }> {
-    if (source.kind === 'key') return { key: source.key };
+    if (source.kind === 'key') {
+      if (source.guidance === undefined) return { key: source.key };
+      return { key: guidedKey(parseKey(source.key, this.keys()), source.guidance, this.keys()) };
+    }
     if (source.kind === 'image') {
       const base = this.options.baseDir ?? process.cwd();
       const path = isAbsolute(source.path) ? source.path : join(base, source.path);
@@ -205,6 +216,7 @@ class BatchRun {
       bestOf: source.bestOf,
       negative: source.negative,
       steps: source.steps,
+      guidance: source.guidance,
       signal: this.options.signal,
     });
     return {
@@ -236,6 +248,7 @@ class BatchRun {
     }
     return {
       key: result.key,
+      guidance: result.guidance,
       image: paths.image,
       hidden: paths.hidden,
       hidden_shape: hiddenShape,

@@ -11,3 +11,10 @@ export const seedArg = (v: string) => {
     throw new InvalidArgumentError('seed must be an integer in 0..2^64-1');
   return BigInt(v);
 };
+
+/** A number such as a guidance scale; whether a key can carry it is for the command to say. */
+export const scaleArg = (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
+  return n;
+};

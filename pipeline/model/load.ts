@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { loadProfile, type Profile } from '../../keyspace/profile.ts';
 import { createProfileRegistry } from '../../keyspace/registry.ts';
-import { fineVariant, negativeVariant } from '../../keyspace/variant.ts';
+import { profileVariants } from '../../keyspace/variant.ts';
 import { ModelLoadError } from '../errors.ts';
 import { ioSpecs, requireIo } from '../onnx/io-specs.ts';
 import {
@@ -71,8 +71,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     const defaultSteps = folder.lob?.default_steps ?? DEFAULT_SD_STEPS;
     const schedulerName = checkedSchedulerName(folder, dir, defaultSteps);
     const profile = checkedProfile(folder, shapes, dir);
-    const negativeProfile = negativeVariant(profile);
-    const fineProfile = fineVariant(profile);
+    const variants = profileVariants(profile);
     let imageEncoder: Promise<OpenedSession> | undefined;
     let vaeEncoder: Promise<OpenedSession> | undefined;
     const partial = { folder, shapes, tokenizer, text };
@@ -126,9 +125,11 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
       schedulerName,
       uncond,
       profile,
-      negativeProfile,
-      fineProfile,
-      registry: createProfileRegistry([profile, negativeProfile, fineProfile].filter((p): p is Profile => p !== null)),
+      negativeProfile: variants.negative,
+      fineProfile: variants.fine,
+      guidanceProfile: variants.guidance,
+      negativeGuidanceProfile: variants.negativeGuidance,
+      registry: createProfileRegistry([profile, ...Object.values(variants)].filter((p): p is Profile => p !== null)),
       async release() {
         await guided.close();
         const image = imageEncoder ? await imageEncoder.catch(() => null) : null;

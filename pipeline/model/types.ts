@@ -46,6 +46,9 @@ export interface Model {
   negativeProfile: Profile | null;
   /** Its fine-latent variant (the keys `find` gives: 8-bit latents); null when the profile has none. */
   fineProfile: Profile | null;
+  /** Its guidance variant (keys that carry their guidance scale) and its negative variant's; null for bare ones. */
+  guidanceProfile: Profile | null;
+  negativeGuidanceProfile: Profile | null;
   registry: ProfileRegistry;
   release(): Promise<void>;
 }

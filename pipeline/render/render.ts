@@ -1,9 +1,10 @@
+import { RenderInputError } from '../errors.ts';
 import type { Model } from '../model/types.ts';
 import type { SessionSettings } from '../onnx/sessions.ts';
 import { encodePng, PNG_OPTIONS, sha256Hex } from '../png/render-png.ts';
 import type { GuidanceMode } from '../unet/guided.ts';
 import { generate } from './generate.ts';
-import { decodeModelKey } from './keys.ts';
+import { decodeModelKey, type ModelKey } from './keys.ts';
 
 export interface RenderSettings {
   session: SessionSettings;
@@ -26,6 +27,7 @@ export interface RenderResult {
   key: string;
   profileId: string;
   steps: number;
+  /** The scale the image was rendered at: the key's when it carries one, else the model's (or the caller's). */
   guidance: number;
   scheduler: string;
   initialNoise: Float32Array;
@@ -41,7 +43,11 @@ export interface RenderResult {
 }
 
 export interface RenderOptions {
-  /** Guidance scale for this render (default: the model's). */
+  /**
+   * Guidance scale for a key that carries none (default: the model's); such an image is then not its key's alone,
+   * so this is for experiments and tests. A key that carries a scale renders at it, and another value here is a
+   * RenderInputError (the same value is accepted).
+   */
   guidanceScale?: number;
   /** The prompt the key came from, when known (goes into the PNG's parameters text). */
   prompt?: string;
@@ -56,7 +62,7 @@ export interface RenderOptions {
 /** Renders one key in this thread with an already loaded model. Workers and the CLI both call this. */
 export async function renderKey(model: Model, keyText: string, options: RenderOptions = {}): Promise<RenderResult> {
   const decoded = decodeModelKey(model, keyText);
-  const guidance = options.guidanceScale ?? model.guidanceScale;
+  const guidance = renderGuidance(decoded, options.guidanceScale, model);
   const out = await generate(model, {
     steps: decoded.steps,
     embedding: decoded.embedding,
@@ -109,4 +115,15 @@ export async function renderKey(model: Model, keyText: string, options: RenderOp
     model: { name: model.name, version: model.version, files: { ...model.folder.files } },
     timings: { ...out.timings, pngMs },
   };
+}
+
+/** A key's own scale wins and cannot be overridden: the key is the whole recipe. */
+function renderGuidance(decoded: ModelKey, requested: number | undefined, model: Model): number {
+  if (decoded.guidance === undefined) return requested ?? model.guidanceScale;
+  if (requested !== undefined && requested !== decoded.guidance) {
+    throw new RenderInputError(
+      `key ${decoded.profileId} carries guidance ${decoded.guidance}; it cannot be rendered at ${requested}`,
+    );
+  }
+  return decoded.guidance;
 }

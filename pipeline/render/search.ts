@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { guidanceScaleProblem } from '../../keyspace/guidance.ts';
 import { RenderInputError } from '../errors.ts';
 import { imageEmbeds } from '../model/image-encoder.ts';
 import { encodeText } from '../model/text-encoder.ts';
@@ -17,6 +18,11 @@ export interface SearchOptions {
   negative?: string;
   /** Step count of the key (one the profile stores); default the model's (defaultSteps). */
   steps?: number;
+  /**
+   * A guidance scale to keep in the key (the profile's guidance variant: one of GUIDANCE_SCALES), which it then
+   * always renders at. Omitted: a key without one, rendered at the model's scale.
+   */
+  guidance?: number;
   cancelled?: () => boolean;
 }
 
@@ -71,10 +77,13 @@ export async function searchKey(model: Model, prompt: string, options: SearchOpt
       `steps ${steps} is not one the keyspace stores (${model.profile.steps.values.join(', ')})`,
     );
   }
+  const { guidance } = options;
+  if (guidance !== undefined) checkGuidance(model, guidance, negative !== undefined);
   const [c, h, w] = model.shapes.latent;
   const candidates: SearchCandidate[] = [];
   for (let i = 0; i < bestOf; i++) {
-    const key = encodeModelKey(model, { steps, embedding: text.hidden, latent: rng.normals(c * h * w), negative });
+    const latent = rng.normals(c * h * w);
+    const key = encodeModelKey(model, { steps, embedding: text.hidden, latent, negative, guidance });
     candidates.push({
       key,
       score: bestOf > 1 ? await scoreKey(model, key, text.textEmbeds as Float32Array, options.cancelled) : null,
@@ -83,6 +92,15 @@ export async function searchKey(model: Model, prompt: string, options: SearchOpt
   let best = candidates[0];
   for (const cand of candidates) if ((cand.score ?? -Infinity) > (best.score ?? -Infinity)) best = cand;
   return { key: best.key, seed: seed.toString(), steps, score: best.score, candidates };
+}
+
+/** A scale the model's guidance variant stores, said as a bad search input rather than as a malformed key. */
+function checkGuidance(model: Model, guidance: number, negative: boolean): void {
+  const profile = negative ? model.negativeGuidanceProfile : model.guidanceProfile;
+  const scales = profile?.guidance?.values;
+  if (!scales) throw new RenderInputError(`profile ${model.profile.id}'s keys cannot carry guidance`);
+  const problem = guidanceScaleProblem(guidance, scales);
+  if (problem) throw new RenderInputError(problem);
 }
 
 async function scoreKey(
@@ -97,7 +115,7 @@ async function scoreKey(
     embedding: d.embedding,
     latent: d.latent,
     negative: d.negative,
-    guidanceScale: model.guidanceScale,
+    guidanceScale: d.guidance ?? model.guidanceScale,
     cancelled,
   });
   return cosine(await imageEmbeds(model, out.rgb, out.height, out.width), textEmbeds);

@@ -1,4 +1,5 @@
 // The messages between a Renderer (main thread) and its render workers (renderer/worker.ts).
+import type { ProfileJson } from '../../keyspace/profile.ts';
 import type { FindResult } from '../find/find.ts';
 import type { SessionRequest } from '../onnx/sessions.ts';
 import type { RenderResult } from '../render/render.ts';
@@ -19,7 +20,15 @@ export type Task =
       guidanceScale?: number;
       keepSteps?: boolean;
     }
-  | { kind: 'search'; prompt: string; seed?: string; bestOf?: number; negative?: string; steps?: number }
+  | {
+      kind: 'search';
+      prompt: string;
+      seed?: string;
+      bestOf?: number;
+      negative?: string;
+      steps?: number;
+      guidance?: number;
+    }
   | { kind: 'embed'; prompt: string }
   | { kind: 'find'; rgb: Uint8Array; prompt?: string; budgetMs?: number; maxCandidates?: number; fine?: boolean };
 
@@ -40,6 +49,8 @@ export interface ModelInfo {
   name: string;
   version: string;
   profileId: string;
+  /** The model's keyspace profile, so the main thread can read and re-key keys (batches) without a model. */
+  profile: ProfileJson;
   defaultSteps: number;
   guidanceScale: number;
   scheduler: string;

@@ -7,7 +7,7 @@ import type { ExecutionProvider } from '../onnx/providers.ts';
 import type { SessionSettings } from '../onnx/sessions.ts';
 import { defaultModelDir } from '../project-root.ts';
 import type { RenderResult } from '../render/render.ts';
-import type { SearchResult } from '../render/search.ts';
+import type { SearchOptions, SearchResult } from '../render/search.ts';
 import { startTsWorkerAndWait } from '../threads/start-ts-worker.ts';
 import type { ModelInfo, Task, TaskMessage, TaskResult, WireError, WorkerInit, WorkerMessage } from './protocol.ts';
 
@@ -131,11 +131,14 @@ export class Renderer {
 
   search(
     prompt: string,
-    options: TaskOptions & { seed?: bigint | number; bestOf?: number; negative?: string; steps?: number } = {},
+    options: TaskOptions & Pick<SearchOptions, 'seed' | 'bestOf' | 'negative' | 'steps' | 'guidance'> = {},
   ): Promise<SearchResult> {
     const seed = options.seed === undefined ? undefined : BigInt(options.seed).toString();
-    const { bestOf, negative, steps } = options;
-    return this.submit({ kind: 'search', prompt, seed, bestOf, negative, steps }, options) as Promise<SearchResult>;
+    const { bestOf, negative, steps, guidance } = options;
+    return this.submit(
+      { kind: 'search', prompt, seed, bestOf, negative, steps, guidance },
+      options,
+    ) as Promise<SearchResult>;
   }
 
   /** A picture (8-bit RGB at the model's image size, see loadPicture) → the key whose image is most like it. */

@@ -31,6 +31,7 @@ function info(model: Model): ModelInfo {
     name: model.name,
     version: model.version,
     profileId: `${model.profile.id}-${model.profile.version}`,
+    profile: model.profile.json,
     defaultSteps: model.defaultSteps,
     guidanceScale: model.guidanceScale,
     scheduler: model.schedulerName,
@@ -61,6 +62,7 @@ async function run(model: Model, msg: TaskMessage): Promise<TaskResult> {
       bestOf: t.bestOf,
       negative: t.negative,
       steps: t.steps,
+      guidance: t.guidance,
       cancelled,
     });
   if (t.kind === 'find') {

@@ -35,6 +35,23 @@ describe('batch manifest rows', () => {
     expect(rows[3].source).toEqual({ kind: 'prompt', prompt: 'b', seed: 5n, bestOf: 1, steps: 12, negative: 'blue' });
   });
 
+  it('keeps guidance in the source of prompt and key rows (the batch default where a row sets none), not image rows', () => {
+    const rows = parseManifest(
+      jsonl(
+        { prompt: 'a', guidance: 2.5 },
+        { prompt: 'b' },
+        { key: 'k', guidance: '1' },
+        { key: 'k2' },
+        { image: 'x.png' },
+      ),
+      'jsonl',
+      { guidance: 9 },
+    );
+    expect(rows.map((r) => r.error)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(rows.map((r) => (r.source as { guidance?: number }).guidance)).toEqual([2.5, 9, 1, 9, undefined]);
+    expect(parseManifest(jsonl({ key: 'k' }), 'jsonl')[0].source).toEqual({ kind: 'key', key: 'k' });
+  });
+
   it('reads CSV with quoted cells; an empty cell means not given', () => {
     const csv = 'prompt,seed,negative_prompt,key\n"a cat, sitting",3,,\n,,,somekey\n';
     const rows = parseManifest(csv, 'csv');
@@ -53,6 +70,9 @@ describe('batch manifest rows', () => {
     [{ prompt: 'x', seeds: MAX_SEEDS_PER_PROMPT + 1 }, /seeds must be an integer in 1\.\.10000/],
     [{ prompt: 'x', best_of: 0 }, /best_of must be/],
     [{ prompt: 'x', guidance: 'lots' }, /guidance must be a number/],
+    [{ prompt: 'x', guidance: 7.3 }, /guidance 7\.3 is not one a key can carry \(1, 1\.25, 1\.5, …, 16\.75;/],
+    [{ prompt: 'x', guidance: 0.5 }, /guidance 0\.5 is not one a key can carry .*1 runs without guidance/],
+    [{ image: 'x.png', guidance: 2 }, /guidance does not apply to image rows/],
     [{ prompt: 'x', name: '../escape' }, /name must match/],
     ['{not json', /not JSON/],
     ['[1, 2]', /must be a JSON object/],

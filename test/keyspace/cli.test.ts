@@ -152,6 +152,28 @@ describe('lob key (our profiles)', () => {
     expect(without.err).toMatch(/needs negative prompt states/);
   });
 
+  it('knows the guidance variant: decode shows the scale, wall × 4 steps it, encode --guidance gives the key back', () => {
+    const key = lob(['random', '--profile', 'synth-neg-cfg', '--seed', '5']).out.trim();
+    expect(key.startsWith('synth-neg-cfg-1.')).toBe(true);
+    const dir = join(work, 'cfg-npy');
+    const info = JSON.parse(lob(['decode', key, '--npy', dir]).out);
+    expect(info.guidance % 0.25).toBe(0);
+    expect(lob(['decode', key]).out).toMatch(new RegExp(`\nsteps {4}${info.steps}\nguidance ${info.guidance}\n`));
+    // four step counts: four walls move the scale alone, by 0.25 (wrapping from 16.75 to 1 at the library's end)
+    const moved = JSON.parse(
+      lob(['decode', lob(['next', key, '--stride', 'wall', '--by', '4']).out.trim(), '--json']).out,
+    );
+    expect([moved.steps, moved.guidance]).toEqual([info.steps, info.guidance === 16.75 ? 1 : info.guidance + 0.25]);
+    const args = ['--steps', String(info.steps), '--embedding', join(dir, 'embedding.npy')];
+    args.push('--latent', join(dir, 'latent.npy'), '--negative', join(dir, 'negative.npy'));
+    expect(lob(['encode', '--profile', 'synth-neg-cfg', ...args, '--guidance', String(info.guidance)]).out).toBe(
+      `${key}\n`,
+    );
+    const missing = lob(['encode', '--profile', 'synth-neg-cfg', ...args]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/needs a guidance scale/);
+  });
+
   it('random without a model keyspace and without --profile says what to do', () => {
     const res = lob(['random'], { model: join(work, 'no-model') });
     expect(res.code).toBe(2);

@@ -37,7 +37,13 @@ describe('fine-latent profile variant (the keys find gives)', () => {
     // 4 more bits per latent value, give or take the padding to whole characters
     const added = fine.latent.stored.length * (FINE_LATENT_BITS - 4);
     expect(Math.abs(fine.bits - base.bits - added)).toBeLessThan(6);
-    expect(withVariants(base).map((p) => p.id)).toEqual(['emoji', 'emoji-neg', 'emoji-fine']);
+    expect(withVariants(base).map((p) => p.id)).toEqual([
+      'emoji',
+      'emoji-neg',
+      'emoji-fine',
+      'emoji-cfg',
+      'emoji-neg-cfg',
+    ]);
   });
 
   it('holds a latent 16 times more finely than the base profile', () => {

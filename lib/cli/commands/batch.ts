@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
+import { guidanceScaleProblem } from '../../../keyspace/guidance.ts';
 import { ModelLoadError } from '../../../pipeline/errors.ts';
 import type { BatchDefaults } from '../../batch/rows.ts';
 import { CliError } from '../errors.ts';
-import { positiveInt, seedArg } from '../option-parsers.ts';
+import { positiveInt, scaleArg, seedArg } from '../option-parsers.ts';
 
 /**
  * `lob batch MANIFEST --out DIR` (docs/batch.md). Exit codes: 0 every row ok; 1 some row failed at run time (or the
@@ -28,8 +29,9 @@ interface BatchOpts {
 }
 
 const guidanceArg = (v: string) => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('guidance must be a number ≥ 0');
+  const n = scaleArg(v);
+  const problem = guidanceScaleProblem(n);
+  if (problem) throw new InvalidArgumentError(problem);
   return n;
 };
 
@@ -63,7 +65,11 @@ export function registerBatchCommands(program: Command): void {
     )
     .option('--model <dir>', 'model folder (default: $LOB_MODEL, else models/emoji)')
     .option('--steps <n>', 'steps of prompt rows that set none', positiveInt('--steps'))
-    .option('--guidance <x>', "guidance rows must match (keys do not carry it; default: the model's)", guidanceArg)
+    .option(
+      '--guidance <x>',
+      "guidance of prompt and key rows that set none, kept in the key (default: none, the model's)",
+      guidanceArg,
+    )
     .option('--seeds <n>', 'keys per prompt row: seed, seed+1, …', positiveInt('--seeds'))
     .option('--seed <n>', 'seed of prompt rows that set none (default 0)', seedArg)
     .option('--best-of <n>', 'rank N candidates per prompt row with the image encoder', positiveInt('--best-of'))

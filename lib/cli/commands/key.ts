@@ -23,6 +23,7 @@ import { decodeNpy, encodeNpy, NpyError } from '../../npy.ts';
 import { loadKeyRegistry } from '../../profiles.ts';
 import { CliError } from '../errors.ts';
 import { longestKey, readKeyArg } from '../key-arg.ts';
+import { scaleArg } from '../option-parsers.ts';
 
 // `lob key decode|encode|next|prev|distance|random`. Exit codes: 0 ok, 1 unreadable input, 2 usage or bad key.
 const EXIT_BAD_INPUT = 2;
@@ -112,6 +113,7 @@ function describe(parsed: ParsedKey, decoded: DecodedKey): Record<string, unknow
     chars: parsed.text.length,
     bits: profile.bits,
     steps: decoded.steps,
+    ...(decoded.guidance !== undefined && { guidance: decoded.guidance }),
     sections: arraySections(profile).map((s) => ({
       name: s.name,
       kind: s.kind,
@@ -129,6 +131,7 @@ function humanSummary(info: Record<string, unknown>): string {
   const lines = [
     `profile  ${info.profile} v${info.version} (${info.chars} chars, ${info.bits} bits)`,
     `steps    ${info.steps}`,
+    ...(info.guidance === undefined ? [] : [`guidance ${info.guidance}`]),
   ];
   for (const s of sections) {
     const f = (x: number) => x.toPrecision(5);
@@ -157,6 +160,15 @@ async function readArray(path: string, section: ArraySection): Promise<Float32Ar
     );
   }
   return array.data;
+}
+
+interface EncodeOpts {
+  profile: string;
+  steps: number;
+  embedding: string;
+  latent: string;
+  negative?: string;
+  guidance?: number;
 }
 
 export function registerKeyCommands(program: Command): void {
@@ -199,14 +211,16 @@ export function registerKeyCommands(program: Command): void {
     .requiredOption('--embedding <file>', 'embedding .npy (float16/32/64)')
     .requiredOption('--latent <file>', 'latent .npy (float16/32/64)')
     .option('--negative <file>', 'negative-prompt states .npy, for a -neg profile (e.g. emoji-neg)')
-    .action(async (opts: { profile: string; steps: number; embedding: string; latent: string; negative?: string }) => {
+    .option('--guidance <x>', 'guidance scale, for a -cfg profile (e.g. emoji-cfg)', scaleArg)
+    .action(async (opts: EncodeOpts) => {
       const { registry } = loadKeyRegistry();
       const profile = pickProfile(registry, opts.profile, undefined);
       const embedding = await readArray(opts.embedding, profile.embedding);
       const latent = await readArray(opts.latent, profile.latent);
       const negative =
         opts.negative === undefined ? undefined : await readArray(opts.negative, profile.negative ?? profile.embedding);
-      const text = await guarded(() => encodeKey(profile, { steps: opts.steps, embedding, latent, negative }));
+      const { steps, guidance } = opts;
+      const text = await guarded(() => encodeKey(profile, { steps, embedding, latent, negative, guidance }));
       process.stdout.write(`${text}\n`);
     });
 

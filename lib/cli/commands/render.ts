@@ -10,6 +10,7 @@ import {
   parseKey,
   randomKey,
   walkKeys,
+  withVariants,
 } from '../../../keyspace/index.ts';
 import { ModelLoadError } from '../../../pipeline/errors.ts';
 import { defaultModelDir } from '../../../pipeline/project-root.ts';
@@ -19,7 +20,7 @@ import { loadKeyRegistry } from '../../profiles.ts';
 import { CliError } from '../errors.ts';
 import { longestKey, readKeyArg } from '../key-arg.ts';
 import { EXIT, guarded, type ModelOpts, modelOptions, openModel, progress } from '../model-command.ts';
-import { positiveInt, seedArg } from '../option-parsers.ts';
+import { positiveInt, scaleArg, seedArg } from '../option-parsers.ts';
 
 /**
  * The model's keyspace profile: straight from keyspace.json when the folder has one (no sessions needed), else
@@ -71,26 +72,37 @@ export function registerRenderCommands(program: Command): void {
       .argument('<prompt>', 'text prompt')
       .option('--seed <n>', 'latent seed (default: fresh random)', seedArg)
       .option('--best-of <n>', 'rank N candidates with the image encoder, keep the best', positiveInt('--best-of'))
-      .option('--negative <text>', "negative prompt, kept in the key (the profile's -neg variant)"),
-  ).action(async (prompt: string, opts: ModelOpts & { seed?: bigint; bestOf?: number; negative?: string }) => {
-    await guarded(async () => {
-      const model = await openModel(opts);
-      const { searchKey } = await import('../../../pipeline/render/search.ts');
-      try {
-        const result = await searchKey(model, prompt, {
-          seed: opts.seed,
-          bestOf: opts.bestOf,
-          negative: opts.negative,
-        });
-        process.stderr.write(
-          `seed ${result.seed}${result.score === null ? '' : `, score ${result.score.toFixed(4)}`}\n`,
-        );
-        process.stdout.write(`${result.key}\n`);
-      } finally {
-        await model.release();
-      }
-    });
-  });
+      .option('--negative <text>', "negative prompt, kept in the key (the profile's -neg variant)")
+      .option(
+        '--guidance <x>',
+        "guidance scale, kept in the key (the profile's -cfg variant; 1 to 16.75 by 0.25)",
+        scaleArg,
+      ),
+  ).action(
+    async (
+      prompt: string,
+      opts: ModelOpts & { seed?: bigint; bestOf?: number; negative?: string; guidance?: number },
+    ) => {
+      await guarded(async () => {
+        const model = await openModel(opts);
+        const { searchKey } = await import('../../../pipeline/render/search.ts');
+        try {
+          const result = await searchKey(model, prompt, {
+            seed: opts.seed,
+            bestOf: opts.bestOf,
+            negative: opts.negative,
+            guidance: opts.guidance,
+          });
+          process.stderr.write(
+            `seed ${result.seed}${result.score === null ? '' : `, score ${result.score.toFixed(4)}`}\n`,
+          );
+          process.stdout.write(`${result.key}\n`);
+        } finally {
+          await model.release();
+        }
+      });
+    },
+  );
 
   modelOptions(
     program
@@ -150,8 +162,7 @@ function registerWalkCommand(program: Command): void {
       const limit = longestKey(loadKeyRegistry().registry);
       const [a, b] = [await readKeyArg(aArg, limit), await readKeyArg(bArg, limit)];
       await guarded(async () => {
-        const profile = await modelProfile(opts);
-        const registry = createProfileRegistry([profile]);
+        const registry = createProfileRegistry(withVariants(await modelProfile(opts)));
         const keys = walkKeys(parseKey(a, registry), parseKey(b, registry), opts.frames);
         if (opts.keys) process.stdout.write(`${keys.join('\n')}\n`);
         if (opts.output === undefined || format === null) return;

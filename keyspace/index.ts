@@ -30,7 +30,7 @@ export { SD_LOB_PROFILE } from './profiles/sd-lob.ts';
 export { QuantileCoding, type QuantileSpec } from './quantile.ts';
 export { randomKey } from './random.ts';
 export { createProfileRegistry, type ProfileRegistry, sdLobProfile } from './registry.ts';
-export type { DecodedKey, KeyInput, KeyValues } from './values.ts';
+export { type DecodedKey, type KeyInput, type KeyValues, quantiseSection } from './values.ts';
 export {
   FINE_LATENT_BITS,
   FINE_SUFFIX,

@@ -122,6 +122,11 @@ export function decodeSection(section: ArraySection, codes: Uint32Array): Float3
   return out;
 }
 
+/** The values a key stores for these: each stored value at its nearest code's value, constants at theirs. */
+export function quantiseSection(section: ArraySection, values: ArrayLike<number>): Float32Array {
+  return decodeSection(section, encodeSection(section, checkedArray(section, values)));
+}
+
 /** Code width of stored value i. */
 export function widthOf(section: ArraySection, i: number): number {
   return i < section.widened.count ? section.widened.coding.bits : section.coding.bits;

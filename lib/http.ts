@@ -233,6 +233,13 @@ export function optionalInteger(body: Record<string, unknown>, field: string): n
   return value;
 }
 
+export function optionalNumber(body: Record<string, unknown>, field: string): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new BadRequestError(`"${field}" must be a number`);
+  return value;
+}
+
 const MAX_SEED = 2n ** 64n - 1n;
 
 /**

@@ -3,6 +3,7 @@ import { encodeGen5 } from '../gen5/index.ts';
 import {
   availableStrides,
   createProfileRegistry,
+  guidanceScaleProblem,
   KeyError,
   type KeyOrder,
   loadProfile,
@@ -35,6 +36,7 @@ import { withModelRelativePaths } from './model-paths.ts';
 import { buildGen5Input } from './provenance.ts';
 import type { QueueClient } from './queue/client.ts';
 import { keyHash, RenderCache } from './render-cache.ts';
+import type { SearchRequest } from './search-request.ts';
 import { readServerSettings } from './settings.ts';
 
 /**
@@ -301,16 +303,21 @@ export class Library {
   /**
    * Prompt → key: a fresh seed each time unless one is given, so "search again" just asks once more. A negative
    * prompt ("avoid: …") goes into the key as guidance's unconditional branch. `bestOf` > 1 renders that many
-   * candidates and keeps the one the image encoder ranks closest to the prompt.
+   * candidates and keeps the one the image encoder ranks closest to the prompt. A `guidance` scale is kept in the key
+   * too (one of the guidance variant's scales), which then renders at it everywhere.
    */
-  async search(prompt: string, seed?: bigint, negative?: string, bestOf = 1): Promise<string> {
+  async search(prompt: string, request: SearchRequest = {}): Promise<string> {
     const text = checkedPrompt(prompt, 'prompt');
+    const { seed, negative, bestOf = 1, guidance } = request;
     const avoid = negative === undefined || negative.trim() === '' ? undefined : checkedPrompt(negative, 'avoid text');
     if (!Number.isSafeInteger(bestOf) || bestOf < 1 || bestOf > WEB_BEST_OF_MAX)
       throw new BadRequestError(`"bestOf" must be an integer from 1 to ${WEB_BEST_OF_MAX}, got ${bestOf}`);
+    const problem = guidance === undefined ? null : guidanceScaleProblem(guidance);
+    if (problem) throw new BadRequestError(`"guidance": ${problem}`);
+    const options = { seed, negative: avoid, bestOf, guidance };
     const queue = await this.queue();
-    if (queue) return queue.search(text, seed, avoid, bestOf);
-    return (await (await this.renderer()).search(text, { seed, negative: avoid, bestOf })).key;
+    if (queue) return queue.search(text, options);
+    return (await (await this.renderer()).search(text, options)).key;
   }
 
   async neighbour(key: string, by: number, stride = 'page'): Promise<string> {

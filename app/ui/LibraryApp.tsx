@@ -170,7 +170,7 @@ export function LibraryApp() {
       }
       const tries = query.bestOf > 1 ? ` (trying ${query.bestOf}, keeping the best)` : '';
       return act(`Searching the shelves for “${prompt}”${tries}…`, async () => ({
-        key: await searchKey(prompt, query.bestOf, query.avoid.trim() || undefined),
+        key: await searchKey(prompt, query.bestOf, query.avoid.trim() || undefined, query.guidance ?? undefined),
         via: 'search',
         query: { ...query, prompt },
       }));

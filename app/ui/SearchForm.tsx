@@ -3,6 +3,8 @@
 import type { Query } from './screen.ts';
 
 const BEST_OF_CHOICES = [1, 2, 4, 8];
+/** Scales offered for a key to keep (any of keyspace's GUIDANCE_SCALES would do; these span weak to strong). */
+const GUIDANCE_CHOICES = [2, 4, 6, 8, 10, 12, 16];
 
 export interface SearchFormProps {
   query: Query;
@@ -49,6 +51,23 @@ export function SearchForm({ query, lastQuery, bestOfMax, onChange, onSearch }: 
           maxLength={500}
         />
       </div>
+      <label className="best-of">
+        <span>Guidance</span>
+        <select
+          value={query.guidance ?? ''}
+          onChange={(event) =>
+            onChange({ ...query, guidance: event.target.value === '' ? null : Number(event.target.value) })
+          }
+          data-testid="guidance"
+        >
+          <option value="">the model's</option>
+          {GUIDANCE_CHOICES.map((g) => (
+            <option key={g} value={g}>
+              {g}, kept in the key
+            </option>
+          ))}
+        </select>
+      </label>
       {choices.length > 1 && (
         <label className="best-of">
           <span>Try</span>

@@ -76,8 +76,9 @@ export async function randomKey(): Promise<string> {
 }
 
 /** `negative`: the "avoid" text, kept in the key as guidance's unconditional branch. */
-export async function searchKey(prompt: string, bestOf = 1, negative?: string, seed?: number): Promise<string> {
-  return ((await (await postJson('/api/search', { prompt, seed, bestOf, negative })).json()) as { key: string }).key;
+export async function searchKey(prompt: string, bestOf = 1, negative?: string, guidance?: number): Promise<string> {
+  return ((await (await postJson('/api/search', { prompt, bestOf, negative, guidance })).json()) as { key: string })
+    .key;
 }
 
 export async function neighbourKey(key: string, by: number, stride: string, signal?: AbortSignal): Promise<string> {

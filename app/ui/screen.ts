@@ -14,6 +14,8 @@ export interface Query {
   bestOf: number;
   /** A negative prompt ("avoid: …"), kept in the key as guidance's unconditional branch; '' for none. */
   avoid: string;
+  /** A guidance scale the key keeps (the -cfg profile); null: the model's own, not kept. */
+  guidance: number | null;
 }
 
 export interface Shown {
@@ -114,7 +116,7 @@ export type Action =
   | { type: 'query'; query: Query }
   | { type: 'notice'; message: string | null };
 
-export const EMPTY_QUERY: Query = { prompt: '', bestOf: 1, avoid: '' };
+export const EMPTY_QUERY: Query = { prompt: '', bestOf: 1, avoid: '', guidance: null };
 
 export const initialScreen: Screen = {
   model: null,
@@ -162,7 +164,9 @@ export function screen(state: Screen, action: Action): Screen {
         draft: action.key,
         error: null,
         verification: action.verification ?? null,
-        query: keepsSearch ? state.query : { ...EMPTY_QUERY, bestOf: state.query.bestOf },
+        query: keepsSearch
+          ? state.query
+          : { ...EMPTY_QUERY, bestOf: state.query.bestOf, guidance: state.query.guidance },
         lastQuery,
         found: action.via === 'search' ? action.key : state.found,
         walk,

@@ -2,6 +2,7 @@ import { type JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EnvComponent } from '../../gen5/index.ts';
 import { keyHash } from '../render-cache.ts';
+import type { SearchRequest } from '../search-request.ts';
 import { appConnection, logErrors, patientOptions } from './connection.ts';
 import { NoWorkerError, RedisUnavailableError, RenderJobFailedError, RenderTimeoutError } from './errors.ts';
 import {
@@ -112,15 +113,16 @@ export class QueueClient {
   }
 
   /** A prompt's key, found by a worker's search. */
-  search(prompt: string, seed?: bigint, negative?: string, bestOf?: number): Promise<string> {
+  search(prompt: string, options: SearchRequest = {}): Promise<string> {
     return this.guard(async () => {
       const job = {
         kind: 'search' as const,
         model: this.options.fingerprint,
         prompt,
-        seed: seed?.toString(),
-        negative,
-        bestOf,
+        seed: options.seed?.toString(),
+        negative: options.negative,
+        bestOf: options.bestOf,
+        guidance: options.guidance,
       };
       const result = await this.oneOff(job);
       return (result as { key: string }).key;

@@ -21,7 +21,15 @@ export type JobData =
   | { kind: 'export'; model: string; key: string }
   | { kind: 'regenerate'; model: string; key: string }
   // the seed as a decimal string (JSON has no 64-bit integers); the negative prompt goes into the key
-  | { kind: 'search'; model: string; prompt: string; seed?: string; negative?: string; bestOf?: number };
+  | {
+      kind: 'search';
+      model: string;
+      prompt: string;
+      seed?: string;
+      negative?: string;
+      bestOf?: number;
+      guidance?: number;
+    };
 
 export type JobResult = { pngSha256: string } | { blob: string } | { key: string };
 

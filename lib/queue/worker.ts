@@ -107,7 +107,7 @@ async function runJob(job: Job<JobData, JobResult>, deps: JobDeps): Promise<JobR
   const data = job.data;
   if (data.kind === 'search') {
     const seed = data.seed === undefined ? undefined : BigInt(data.seed);
-    const options = { seed, negative: data.negative, bestOf: data.bestOf };
+    const options = { seed, negative: data.negative, bestOf: data.bestOf, guidance: data.guidance };
     return { key: (await deps.renderer.search(data.prompt, options)).key };
   }
   const hash = keyHash(data.key);

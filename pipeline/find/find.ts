@@ -1,8 +1,9 @@
+import { quantiseSection } from '../../keyspace/index.ts';
 import { RenderCancelledError, RenderInputError } from '../errors.ts';
 import { encodeText } from '../model/text-encoder.ts';
 import type { Model } from '../model/types.ts';
-import { generate } from '../render/generate.ts';
-import { decodeModelKey, encodeModelKey } from '../render/keys.ts';
+import { encodeModelKey } from '../render/keys.ts';
+import { generateKey } from '../render/render.ts';
 import type { Conditioning } from './denoiser.ts';
 import { invertDdim } from './invert.ts';
 import { encodePicture } from './latent-encoder.ts';
@@ -143,18 +144,11 @@ async function renderScored(
   picture: Uint8Array,
   cancelled?: () => boolean,
 ): Promise<Scored> {
-  const d = decodeModelKey(model, key);
-  const out = await generate(model, {
-    steps: d.steps,
-    embedding: d.embedding,
-    latent: d.latent,
-    guidanceScale: model.guidanceScale,
-    cancelled,
-  });
+  const { decoded, out } = await generateKey(model, key, { cancelled });
   return {
     key,
-    profileId: d.profileId,
-    steps: d.steps,
+    profileId: decoded.profileId,
+    steps: decoded.steps,
     psnr: psnr(picture, out.rgb),
     rgb: out.rgb,
     unetCalls: out.timings.unetCalls,
@@ -163,8 +157,5 @@ async function renderScored(
 
 /** Text states as a key stores them (their coding's nearest values), so inversion runs on what renders will see. */
 function quantisedStates(model: Model, states: Float32Array): Float32Array {
-  const [c, h, w] = model.shapes.latent;
-  const steps = model.profile.steps.values[0];
-  const key = encodeModelKey(model, { steps, embedding: states, latent: new Float32Array(c * h * w) });
-  return decodeModelKey(model, key).embedding;
+  return quantiseSection(model.profile.embedding, states);
 }

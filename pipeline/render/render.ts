@@ -59,8 +59,8 @@ export interface RenderOptions {
   onStep?: (done: number, total: number) => void;
 }
 
-/** Renders one key in this thread with an already loaded model. Workers and the CLI both call this. */
-export async function renderKey(model: Model, keyText: string, options: RenderOptions = {}): Promise<RenderResult> {
+/** A key decoded and denoised to pixels at its own recipe (steps, states, noise, negative, scale); no PNG yet. */
+export async function generateKey(model: Model, keyText: string, options: RenderOptions = {}) {
   const decoded = decodeModelKey(model, keyText);
   const guidance = renderGuidance(decoded, options.guidanceScale, model);
   const out = await generate(model, {
@@ -73,6 +73,12 @@ export async function renderKey(model: Model, keyText: string, options: RenderOp
     cancelled: options.cancelled,
     onStep: options.onStep,
   });
+  return { decoded, guidance, out };
+}
+
+/** Renders one key in this thread with an already loaded model. Workers and the CLI both call this. */
+export async function renderKey(model: Model, keyText: string, options: RenderOptions = {}): Promise<RenderResult> {
+  const { decoded, guidance, out } = await generateKey(model, keyText, options);
   const t = performance.now();
   const png = await encodePng(out.rgb, out.width, out.height, {
     key: decoded.key,

@@ -172,6 +172,24 @@ describe('HTTP API', () => {
     });
   });
 
+  it('searches at a guidance scale: the key keeps it (the -cfg profile) and renders; other scales are refused', async () => {
+    const plain = (await (await routes.search.POST(json({ prompt: 'cat', seed: 7 }))).json()).key as string;
+    const guided = (await (await routes.search.POST(json({ prompt: 'cat', seed: 7, guidance: 9.5 }))).json())
+      .key as string;
+    expect(guided).toMatch(/^[a-z0-9-]+-cfg-[0-9]+\./);
+    expect(guided).not.toBe(plain);
+    const png = await routes.render.POST(json({ key: guided }));
+    expect(png.status).toBe(200);
+    expect(await errorOf(await routes.search.POST(json({ prompt: 'cat', guidance: 9.3 })))).toMatchObject({
+      status: 400,
+      message: expect.stringContaining('guidance 9.3 is not one a key can carry'),
+    });
+    expect(await errorOf(await routes.search.POST(json({ prompt: 'cat', guidance: '9' })))).toMatchObject({
+      status: 400,
+      message: '"guidance" must be a number',
+    });
+  });
+
   it('walks from one key to another: the ends are the two keys, every frame a key; frames are limited', async () => {
     const other = (await (await routes.random.GET(new Request('http://localhost/api/random'))).json()).key;
     const response = await routes.walk.POST(json({ from: key, to: other, frames: 4 }));

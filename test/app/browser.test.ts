@@ -404,6 +404,25 @@ describe('rough edges (issue 16), default model', () => {
     await settled();
     expect(await page.getByTestId('best-of').inputValue()).toBe('4');
   });
+
+  it("a web search can keep a guidance scale in its key, and the image shown is that key's", async () => {
+    await settled();
+    await page.getByTestId('best-of').selectOption('1');
+    await page.getByTestId('guidance').selectOption('10');
+    await promptBox().fill('red heart');
+    const [request, response] = await Promise.all([
+      page.waitForRequest('**/api/search'),
+      page.waitForResponse('**/api/search'),
+      button('Search').click(),
+    ]);
+    expect(JSON.parse(request.postData() ?? '{}')).toMatchObject({ prompt: 'red heart', guidance: 10 });
+    const { key } = (await response.json()) as { key: string };
+    expect(key).toMatch(/^emoji-cfg-[0-9]+\./);
+    await expect.poll(() => searchAgain().count(), { timeout: 90_000 }).toBe(1);
+    expect((await settled()).key).toBe(key);
+    expect(await page.getByTestId('guidance').inputValue()).toBe('10');
+    await page.getByTestId('guidance').selectOption('');
+  });
 });
 
 describe('SD-sized keys (the tiny SD-shaped fixture model)', () => {

@@ -10,7 +10,7 @@ const model: ModelInfo = {
   bestOfMax: 8,
 };
 const run = (...actions: Parameters<typeof screen>[1][]): Screen => actions.reduce(screen, initialScreen);
-const dog = { prompt: 'dog', bestOf: 4, avoid: '' };
+const dog = { prompt: 'dog', bestOf: 4, avoid: '', guidance: 8 };
 
 describe('the screen reducer', () => {
   it('a failed first key (a bad share link) leaves nothing to browse, copy or download', () => {
@@ -32,7 +32,7 @@ describe('the screen reducer', () => {
     for (const via of ['random', 'import', 'open'] as const) {
       const after = screen(searched, { type: 'shown', key: 'k3', url: 'u3', via });
       expect(after.lastQuery).toBeNull();
-      expect(after.query).toEqual({ prompt: '', bestOf: 4, avoid: '' }); // the box empties, the best-of choice stays
+      expect(after.query).toEqual({ prompt: '', bestOf: 4, avoid: '', guidance: 8 }); // the box empties, best-of and guidance stay
     }
   });
 

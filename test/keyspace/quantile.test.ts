@@ -1,6 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normalQuantile, QuantileCoding } from '../../keyspace/index.ts';
+import {
+  type ArraySection,
+  createProfileRegistry,
+  decodeKey,
+  encodeKey,
+  KeyError,
+  normalQuantile,
+  parseKey,
+  QuantileCoding,
+  quantiseSection,
+} from '../../keyspace/index.ts';
+import { small } from './helpers.ts';
+
+const registry = createProfileRegistry([small]);
 
 describe('normalQuantile', () => {
   it('matches known standard normal quantiles', () => {
@@ -110,5 +123,28 @@ describe('quantile coding, empirical', () => {
           expect(Math.abs(coding.decode(code, 0) - x)).toBeLessThanOrEqual(Math.abs(coding.decode(c, 0) - x));
       }),
     );
+  });
+});
+
+describe('quantiseSection', () => {
+  it('gives the values a key stores: the same as encoding and decoding a whole key, constants and widened codes included', () => {
+    const embedding = small.sections.find((s) => s.kind === 'embedding') as ArraySection;
+    const latent = small.sections.find((s) => s.kind === 'latent') as ArraySection;
+    fc.assert(
+      fc.property(
+        fc.array(fc.float({ min: -20, max: 20, noNaN: true }), { minLength: 12, maxLength: 12 }),
+        fc.array(fc.float({ min: -4, max: 4, noNaN: true }), { minLength: 18, maxLength: 18 }),
+        (emb, lat) => {
+          const decoded = decodeKey(parseKey(encodeKey(small, { steps: 4, embedding: emb, latent: lat }), registry));
+          expect(quantiseSection(embedding, emb)).toEqual(decoded.embedding);
+          expect(quantiseSection(latent, lat)).toEqual(decoded.latent);
+        },
+      ),
+    );
+  });
+
+  it('refuses values of the wrong shape', () => {
+    const latent = small.sections.find((s) => s.kind === 'latent') as ArraySection;
+    expect(() => quantiseSection(latent, [1, 2, 3])).toThrow(KeyError);
   });
 });

@@ -110,7 +110,9 @@ describe('rendering through the Redis queue', () => {
   });
 
   it('searches, exports and verifies imports through workers', async () => {
-    expect(await app.search('red heart', 7n)).toBe((await searchKey(model, 'red heart', { seed: 7n })).key);
+    expect(await app.search('red heart', { seed: 7n })).toBe((await searchKey(model, 'red heart', { seed: 7n })).key);
+    const guided = { seed: 7n, guidance: 4.5 };
+    expect(await app.search('red heart', guided)).toBe((await searchKey(model, 'red heart', guided)).key);
     const gen5 = await app.exportGen5(keys[2]);
     const file = await decodeGen5(gen5);
     expect(JSON.stringify(file.meta)).toContain(keys[2]);

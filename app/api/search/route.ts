@@ -1,6 +1,7 @@
 import {
   methodNotAllowed,
   optionalInteger,
+  optionalNumber,
   optionalSeed,
   optionalString,
   readJsonObject,
@@ -13,12 +14,12 @@ export const runtime = 'nodejs';
 
 export const POST = route(async (request) => {
   const body = await readJsonObject(request);
-  const key = await getLibrary().search(
-    requireString(body, 'prompt'),
-    optionalSeed(body, 'seed'),
-    optionalString(body, 'negative'),
-    optionalInteger(body, 'bestOf'),
-  );
+  const key = await getLibrary().search(requireString(body, 'prompt'), {
+    seed: optionalSeed(body, 'seed'),
+    negative: optionalString(body, 'negative'),
+    bestOf: optionalInteger(body, 'bestOf'),
+    guidance: optionalNumber(body, 'guidance'),
+  });
   return Response.json({ key });
 });
 // Every method but POST (Next answers HEAD and OPTIONS itself).

@@ -1,9 +1,10 @@
 /**
- * The generated side of the model evaluation (pipeline/train/evaluate3.py): every image goes through the real key
+ * The generated side of the model evaluation (pipeline/train/evaluate.py): every image goes through the real key
  * path, as `lob search PROMPT --seed S` then `lob render KEY` would (the same searchKey and renderKey, one process
  * so the model loads once), and the PNG the user would get is decoded back to pixels.
  *
  *   npx tsx scripts/eval-renders.ts --model DIR --prompts FILE.json --seeds 0,1 --random 64 --out DIR [--threads 2]
+ *                                   [--best-of N]   (as `lob search --best-of N`)
  *
  * FILE.json is a list of prompts. Writes OUT/generated.rgb (N × 64 × 64 × 3 uint8, prompt-major then seed) with
  * OUT/generated.json ([{prompt, seed, key, ms}]), and OUT/random.rgb with OUT/random.json (keys of
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     random: { type: 'string', default: '0' },
     out: { type: 'string' },
     threads: { type: 'string', default: '2' },
+    'best-of': { type: 'string', default: '1' },
   },
 });
 if (!values.prompts || !values.out) {
@@ -60,7 +62,7 @@ try {
   const rows: { prompt: string; seed: string; key: string; ms: number }[] = [];
   for (const prompt of prompts) {
     for (const seed of seeds) {
-      const { key } = await searchKey(model, prompt, { seed });
+      const { key } = await searchKey(model, prompt, { seed, bestOf: Number(values['best-of']) });
       const r = await render(model, key);
       generated.push(r);
       rows.push({ prompt, seed: seed.toString(), key, ms: r.ms });

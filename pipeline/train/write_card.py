@@ -105,18 +105,22 @@ for the same images paired with another emoji's pictures.
 """
 
 
-def sweep_md(points):
+def sweep_md(points, shipped):
+    """`shipped`: the exported folder's sampler, steps and guidance, for points that kept them."""
     if not points:
         return ""
+    def val(p, k):
+        return shipped[k] if p.get(k) in (None, "shipped") else p[k]
     rows = "".join(
-        f"| {p['sampler']} | {p['steps']} | {p['guidance']:g} | {pct(p['generated']['r_at_10'])} | "
+        f"| {val(p, 'sampler')} | {val(p, 'steps')} | {val(p, 'guidance'):g} | {p.get('best_of', 1)} | "
+        f"{pct(p['generated']['r_at_10'])} | "
         f"{p['median_ms_per_image']:.0f} | {100 * p['generated']['r_at_10'] / p['median_ms_per_image'] * 100:.2f} |\n"
         for p in points)
     return ("Sampler and steps, by quality per millisecond (`evaluate.py --scheduler S --steps N --sweep-out`, "
             f"{points[0]['prompts']} of the evaluation's prompts × 2 seeds; ms = median render time of one image "
             "in the evaluation process, so compare within the table):\n\n"
-            "| sampler | steps | guidance | generated R@10 | ms / image | R@10 points per 100 ms |\n"
-            "|---|---|---|---|---|---|\n" + rows + "\n")
+            "| sampler | steps | guidance | search best-of | generated R@10 | ms / image | R@10 points per 100 ms |\n"
+            "|---|---|---|---|---|---|---|\n" + rows + "\n")
 
 
 def main(unet_ckpt):
@@ -132,6 +136,8 @@ def main(unet_ckpt):
     obs_path = os.path.join(DOCS, "observations.md")
     observations = open(obs_path).read().strip() + "\n" if os.path.exists(obs_path) else ""
     minutes = ck["elapsed"] / 60
+    shipped = {"sampler": sched.replace("Scheduler", ""), "steps": index["default_steps"],
+               "guidance": index["guidance_scale"]}
     card = f"""# emoji-ldm {index['version']} — the embedded default model
 
 A small text-to-image latent diffusion model in the Stable Diffusion family (text encoder, autoencoder, UNet with
@@ -175,7 +181,7 @@ emoji. Shipped sampler: {sched}, `timestep_spacing` "trailing", {index['default_
 
 ## Metrics
 {metrics_md(m)}
-{sweep_md(read_json(os.path.join(DOCS, 'sweep.json'), []))}## Speed
+{sweep_md(read_json(os.path.join(DOCS, 'sweep.json'), []), shipped)}## Speed
 One image, {speed.get('steps', '?')} steps with guidance (UNet batch 2) + decoder, onnxruntime-node at 2 threads: median
 **{speed.get('median_ms', float('nan')):.0f} ms** (min {speed.get('min_ms', float('nan')):.0f}, max {speed.get('max_ms', float('nan')):.0f}, {speed.get('runs', '?')} runs;
 `node pipeline/train/bench_speed.mjs`; target ≤ 500 ms). {speed.get('conditions', '')} The ratio against PyTorch eager on

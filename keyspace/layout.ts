@@ -314,14 +314,15 @@ export function nestedRegions(section: ArraySection): NestedRegions {
 
 /**
  * The nested order (profile "order": "nested"). Index bits, least significant first:
- *   page  region: the latent's lower planes (all but the top two; for 4-bit codes planes 2 and 3), level by level:
- *                 the whole latent, its quadrants, … the g×g tiles, then the values that lead nothing
- *   book  region: the top two planes (the top plane, then plane 1), level by level in the same way
+ *   page  region: the latent's lower planes (all but the top two; for 4-bit codes planes 3 then 2), level by level:
+ *                 the quadrants, the whole latent, the squares below the quadrants … the g×g tiles, then the values
+ *                 that lead nothing
+ *   book  region: the top two planes (the top plane, then plane 1), level by level: the whole latent, its quadrants, …
  *   shelf region: as in the tiles order (the embedding by token)
  *   wall  region: as in the tiles order (the step code, then a guidance variant's guidance code)
- * So next moves every latent value by an eighth of its distribution (the picture stays, visibly varied; with the
- * carry, every second step also by a sixteenth) and book flips every value's top plane (for normal quantiles its
- * sign: another picture of the same prompt). The measurements behind this are in docs/strides.md.
+ * So next moves one quadrant of the latent by one code level (a sixteenth of its distribution; with the carry, every
+ * second step another quadrant too): the picture stays, visibly varied. Book flips every value's top plane (for normal
+ * quantiles its sign: another picture of the same prompt). The measurements behind this are in docs/strides.md.
  */
 function buildNestedLayout(profile: Profile): PrefixedLayout {
   const { latent, embedding, negative } = profile;
@@ -340,13 +341,17 @@ function buildNestedLayout(profile: Profile): PrefixedLayout {
   const maxWidth = (s: ArraySection) => (s.widened.count > 0 ? s.widened.coding.bits : s.coding.bits);
   // the top two planes are book's (a 1- or 2-bit coding keeps its lowest plane for page)
   const firstPagePlane = Math.min(2, latent.coding.bits - 1);
-  const latentPlanes = (from: number, to: number) => {
-    for (const values of [...regions.levels, regions.members])
-      for (let plane = from; plane < to; plane++) place(latent, positions.latent, values, plane);
-  };
-  latentPlanes(firstPagePlane, maxWidth(latent));
+  // page: lowest plane first, the quadrants before the whole latent (measured on emoji-3, docs/strides.md: one code
+  // level over the whole latent changed a median 24.5/255 and the judge's name in 85 % of pairs; over a quadrant
+  // 13.9/255 and 69 %)
+  const [whole, ...smaller] = regions.levels;
+  const pageLevels = smaller.length > 0 ? [smaller[0], whole, ...smaller.slice(1)] : regions.levels;
+  for (const values of [...pageLevels, regions.members])
+    for (let plane = maxWidth(latent) - 1; plane >= firstPagePlane; plane--)
+      place(latent, positions.latent, values, plane);
   if (firstPagePlane > 0) strides.book = next;
-  latentPlanes(0, firstPagePlane);
+  for (const values of [...regions.levels, regions.members])
+    for (let plane = 0; plane < firstPagePlane; plane++) place(latent, positions.latent, values, plane);
   if (embedding.stored.length > 0) strides.shelf = next;
   // the prompt sections (the embedding, then a variant's negative) as the tiles order places them: leads' upper planes
   const promptSection = (section: ArraySection, target: Int32Array, groups: Groups) => {

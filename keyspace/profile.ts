@@ -36,7 +36,7 @@ export interface ProfileJson {
   text?: 'prefixed' | 'bare-base64';
   /**
    * How a prefixed key's index bits map to codes (docs/keyspace.md "Order"). 'tiles' (the default, emoji-1 and
-   * emoji-2): next moves one 2×2 latent tile. 'nested': next moves the whole latent a little, book a lot.
+   * emoji-2): next moves one 2×2 latent tile. 'nested' (emoji-3): next moves a quadrant by one code level, book every sign.
    */
   order?: KeyOrder;
   sections: SectionJson[];

@@ -33,7 +33,7 @@ describe('lob find', () => {
     const r = lob(['find', 'disc.svg', '--candidates', '2', '-o', 'found.png']);
     expect(r.code, r.stderr).toBe(0);
     const key = r.stdout.trim().split('\n').at(-1) as string;
-    expect(key).toMatch(/^emoji-fine-2\./);
+    expect(key).toMatch(/^emoji-fine-[0-9]+\./);
     expect(r.stderr).toMatch(/PSNR \d+\.\d dB, SSIM 0\.\d+ .*2 of 2 candidates/);
     writeFileSync(join(tmp, 'key.txt'), key);
     expect(lob(['render', '@key.txt', '-o', 'again.png']).code).toBe(0);
@@ -44,7 +44,7 @@ describe('lob find', () => {
     const r = lob(['find', 'disc.jpg', '--candidates', '1', '--json', '--coarse']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.key).toMatch(/^emoji-2\./);
+    expect(out.key).toMatch(/^emoji-[0-9]+\./);
     expect(out.psnr).toBeGreaterThan(15);
     expect(out.candidates).toEqual({ tried: 1, planned: 1 });
   });

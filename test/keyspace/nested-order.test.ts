@@ -19,7 +19,8 @@ import { nestedRegions } from '../../keyspace/layout.ts';
 import { SMALL_JSON } from './helpers.ts';
 import { syntheticProfileJson } from './synthetic.ts';
 
-// The nested order (profile "order": "nested"): next moves the whole latent's lowest planes, book its top planes.
+// The nested order (profile "order": "nested"): next moves a quadrant of the latent by its lowest plane, book flips
+// the whole latent's top planes.
 const synth = loadProfile({ ...syntheticProfileJson(), id: 'nsynth', order: 'nested' });
 const small = loadProfile({ ...SMALL_JSON, id: 'ntiny', order: 'nested' });
 const registry = createProfileRegistry([synth, small]);
@@ -91,16 +92,29 @@ describe('nested strides of an emoji-shaped profile (4-bit latent codes)', () =>
     expect(strideBitOf(synth, 'shelf')).toBe(4 * 1024);
   });
 
-  it('page flips plane 2 of every latent value (an eighth of the distribution) and nothing else', () => {
+  it('page flips the lowest plane (one code level) of one 8×8×4 quadrant and nothing else', () => {
     for (const seed of [1, 2, 3]) {
       const [a, b] = step('page', seed);
       expect(b.steps).toBe(a.steps);
       expect(b.embedding).toEqual(a.embedding);
       const [ca, cb] = [latentCodes(synth, a.latent), latentCodes(synth, b.latent)];
-      const xor = ca.map((c, i) => c ^ cb[i]);
-      const w = synth.latent.widened.count;
-      expect(xor.slice(0, w)).toEqual(new Array(w).fill(0));
-      expect(new Set(xor.slice(w))).toEqual(new Set([2]));
+      const changed = [...ca.keys()].filter((i) => ca[i] !== cb[i]);
+      expect(changed).toHaveLength(8 * 8 * 4);
+      expect(new Set(changed.map((i) => ca[i] ^ cb[i]))).toEqual(new Set([1]));
+      const flat = changed.map((i) => synth.latent.stored[i]);
+      expect(new Set(flat.map((f) => `${Math.floor((f % 256) / 128)},${Math.floor((f % 16) / 8)}`)).size).toBe(1);
+    }
+  });
+
+  it("after the three quadrants' lower planes, one bit flips a lower plane of every latent value (the whole latent)", () => {
+    for (const [bit, mask] of [
+      [6, 1],
+      [7, 2],
+    ]) {
+      const k = keyWithClearBit(synth, bit, 4);
+      const [a, b] = [decode(k), decode(offsetKey(parse(k), 1n << BigInt(bit)))];
+      const [ca, cb] = [latentCodes(synth, a.latent), latentCodes(synth, b.latent)];
+      expect(new Set(ca.map((c, i) => c ^ cb[i]))).toEqual(new Set([mask]));
     }
   });
 
@@ -125,7 +139,7 @@ describe('nested strides of an emoji-shaped profile (4-bit latent codes)', () =>
   });
 
   it('one bit of a quadrant lead flips that plane in its 8×8×4 quadrant only', () => {
-    const quadrantBit = 2; // past the whole latent's planes 2 and 3: the first quadrant lead's plane 2
+    const quadrantBit = 4; // the quadrants' lowest planes (bits 0-2), then their plane 2: the second quadrant lead's
     const k = keyWithClearBit(synth, quadrantBit, 9);
     const [a, b] = [decode(k), decode(offsetKey(parse(k), 1n << BigInt(quadrantBit)))];
     const changed = [...a.latent.keys()].filter((i) => a.latent[i] !== b.latent[i]);

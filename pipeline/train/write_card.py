@@ -120,7 +120,20 @@ def sweep_md(points, shipped):
             f"{points[0]['prompts']} of the evaluation's prompts × 2 seeds; ms = median render time of one image "
             "in the evaluation process, so compare within the table):\n\n"
             "| sampler | steps | guidance | search best-of | generated R@10 | ms / image | R@10 points per 100 ms |\n"
-            "|---|---|---|---|---|---|---|\n" + rows + "\n")
+            "|---|---|---|---|---|---|---|\n" + rows + "\n" + sweep_noise(points))
+
+
+def sweep_noise(points):
+    """How far apart two rows must be to mean something: the binomial standard error at the table's size."""
+    n = points[0]["generated"]["images"]
+    rates = [p["generated"]["r_at_10"] for p in points]
+    mean = sum(rates) / len(rates)
+    se = (mean * (1 - mean) / n) ** 0.5
+    return (f"Each row scores {n} images, so a rate near {100 * mean:.0f} % has a standard error of about "
+            f"{100 * se:.1f} points: the rows span {100 * min(rates):.1f}–{100 * max(rates):.1f} %, and differences "
+            f"under about {200 * se:.0f} points are noise."
+            + (" No row beats the shipped settings by more, so they are kept." if max(rates) - min(rates) < 2 * se else "")
+            + "\n\n")
 
 
 def main(unet_ckpt):

@@ -166,7 +166,9 @@ describe('guidedKey: a key at a guidance scale', () => {
   it('refuses keys whose profile has no guidance variant (fine keys, sd-lob)', () => {
     const registry = createProfileRegistry(withVariants(emoji));
     const fine = parseKey(randomKey(fineVariant(emoji) as Profile, 1n), registry);
-    expect(() => guidedKey(fine, 2, registry)).toThrow(new RegExp(`${emoji.id}-fine-${emoji.version} has no guidance variant`));
+    expect(() => guidedKey(fine, 2, registry)).toThrow(
+      new RegExp(`${emoji.id}-fine-${emoji.version} has no guidance variant`),
+    );
   });
 });
 

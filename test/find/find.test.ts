@@ -48,9 +48,10 @@ describe('DDIM inversion', () => {
     };
     const plainError = await back(plain.latent);
     const exactError = await back(exact.latent);
-    // measured: 58 % relative RMS error for classic inversion, 3 % with three fixed-point iterations per step
+    // measured, classic inversion against three fixed-point iterations per step: 58 % and 3 % relative RMS error
+    // with emoji-ldm 2.0.1, 8.2 % and 1.4 % with 3.0.0
     expect(exactError).toBeLessThan(0.05);
-    expect(exactError).toBeLessThan(plainError / 10);
+    expect(exactError).toBeLessThan(plainError / 4);
   });
 });
 

@@ -73,20 +73,20 @@ console.log(
   `${files.length} files, ${[...graph.values()].reduce((a, s) => a + s.size, 0)} relative imports, ${missing} unresolved`,
 );
 console.log(fileCycles.length ? `FILE CYCLES: ${fileCycles.length}` : 'file cycles: none');
-for (const c of fileCycles) console.log('  ' + c.map((f) => relative(root, f)).join(' <-> '));
+for (const c of fileCycles) console.log(`  ${c.map((f) => relative(root, f)).join(' <-> ')}`);
 const pipe = join(root, 'pipeline');
 const room = (f) => {
   const r = relative(pipe, f);
-  return r.includes('/') ? r.split('/')[0] + '/' : r;
+  return r.includes('/') ? `${r.split('/')[0]}/` : r;
 };
 const rg = new Map();
 for (const [f, deps] of graph) {
-  if (!f.startsWith(pipe + '/')) continue;
+  if (!f.startsWith(`${pipe}/`)) continue;
   const a = room(f);
   if (!rg.has(a)) rg.set(a, new Set());
   for (const d of deps) {
-    if (!d.startsWith(pipe + '/')) {
-      if (!d.startsWith(pipe)) rg.get(a).add('../' + relative(root, d).split('/')[0] + '/');
+    if (!d.startsWith(`${pipe}/`)) {
+      if (!d.startsWith(pipe)) rg.get(a).add(`../${relative(root, d).split('/')[0]}/`);
       continue;
     }
     const b = room(d);

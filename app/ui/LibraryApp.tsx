@@ -26,21 +26,8 @@ export function LibraryApp() {
   // Small images (the 64×64 emoji model) are scaled up with hard pixel edges; SD-sized ones are shown as they are.
   const [pixelated, setPixelated] = useState(true);
   const [dragging, setDragging] = useState(false);
-  const {
-    mainRef,
-    shownPng,
-    open,
-    goRandom,
-    goNeighbour,
-    goSearch,
-    goWalk,
-    stopWalk,
-    goImport,
-    goFind,
-    goRekey,
-    goFound,
-    goDropped,
-  } = useLibraryActions(state, dispatch);
+  const actions = useLibraryActions(state, dispatch);
+  const { mainRef, open, goRandom, goNeighbour } = actions;
   const stride = state.stride;
 
   // First load: the model's description, then the key named by the address, or a random one.
@@ -72,7 +59,7 @@ export function LibraryApp() {
     setDragging(false);
     const file = event.dataTransfer.files[0];
     const text = event.dataTransfer.getData('text/plain').trim();
-    if (file) void goDropped(file);
+    if (file) void actions.goDropped(file);
     else if (text) void open(text, 'Opening the dropped key…');
   };
 
@@ -165,8 +152,8 @@ export function LibraryApp() {
               shown={shown?.key ?? ''}
               ready={!busy}
               onBut={(text) => dispatch({ type: 'but', text })}
-              onRekey={(found, prompt) => void goRekey(found, prompt)}
-              onShowFound={(found) => void goFound(found)}
+              onRekey={(found, prompt) => void actions.goRekey(found, prompt)}
+              onShowFound={(found) => void actions.goFound(found)}
               onNotice={(message) => dispatch({ type: 'notice', message })}
             />
           )}
@@ -178,10 +165,10 @@ export function LibraryApp() {
             lastQuery={state.lastQuery}
             bestOfMax={model?.bestOfMax ?? 1}
             onChange={(query) => dispatch({ type: 'query', query })}
-            onSearch={(query) => void goSearch(query)}
+            onSearch={(query) => void actions.goSearch(query)}
           />
 
-          <FindChooser onPicture={(file) => void goFind(file)} />
+          <FindChooser onPicture={(file) => void actions.goFind(file)} />
 
           <KeyPanel
             current={shown?.key ?? ''}
@@ -190,7 +177,7 @@ export function LibraryApp() {
             onDraft={(text) => dispatch({ type: 'draft', text })}
             onOpen={(text) => open(text, 'Opening the key…')}
             ready={can.share}
-            png={shownPng}
+            png={actions.shownPng}
             onNotice={(message) => dispatch({ type: 'notice', message })}
             onError={(err) => dispatch({ type: 'failed', message: messageOf(err) })}
           />
@@ -201,11 +188,11 @@ export function LibraryApp() {
             walk={state.walk}
             ready={Boolean(shown) && !busy}
             onTarget={(text) => dispatch({ type: 'walkTo', text })}
-            onWalk={(to, frames) => void goWalk(to, frames)}
-            onStop={stopWalk}
+            onWalk={(to, frames) => void actions.goWalk(to, frames)}
+            onStop={actions.stopWalk}
           />
 
-          <ImportChooser onFile={(file) => void goImport(file)} />
+          <ImportChooser onFile={(file) => void actions.goImport(file)} />
         </div>
       </section>
 

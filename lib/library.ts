@@ -55,6 +55,8 @@ export interface ModelInfo {
   strides: { name: Stride; label: string }[];
   /** The most candidates one web search may rank ("try N, keep the best"); 1 when the model cannot score images. */
   bestOfMax: number;
+  /** What a search ranks when the request names no number: the model's own (model_index lob.search_best_of). */
+  bestOfDefault: number;
 }
 
 // What a step at each stride does depends on the profile's order (docs/keyspace.md); the labels say it plainly.
@@ -287,6 +289,7 @@ export class Library {
       keyLength: profile.prefix.length + profile.chars,
       strides: availableStrides(profile).map((name) => ({ name, label: STRIDE_LABELS[profile.order][name] })),
       bestOfMax: (await this.hasImageEncoder('files' in info ? info.files : undefined)) ? WEB_BEST_OF_MAX : 1,
+      bestOfDefault: Math.min(info.searchBestOf, WEB_BEST_OF_MAX),
     };
   }
 
@@ -303,19 +306,26 @@ export class Library {
   /**
    * Prompt → key: a fresh seed each time unless one is given, so "search again" just asks once more. A negative
    * prompt ("avoid: …") goes into the key as guidance's unconditional branch. `bestOf` > 1 renders that many
-   * candidates and keeps the one the image encoder ranks closest to the prompt. A `guidance` scale is kept in the key
+   * candidates and keeps the one the image encoder ranks closest to the prompt; omitted, the model says how many. A `guidance` scale is kept in the key
    * too (one of the guidance variant's scales), which then renders at it everywhere.
    */
   async search(prompt: string, request: SearchRequest = {}): Promise<string> {
     const text = checkedPrompt(prompt, 'prompt');
-    const { seed, negative, bestOf = 1, guidance } = request;
+    const { seed, negative, bestOf, guidance } = request;
     const avoid = negative === undefined || negative.trim() === '' ? undefined : checkedPrompt(negative, 'avoid text');
-    if (!Number.isSafeInteger(bestOf) || bestOf < 1 || bestOf > WEB_BEST_OF_MAX)
+    if (bestOf !== undefined && (!Number.isSafeInteger(bestOf) || bestOf < 1 || bestOf > WEB_BEST_OF_MAX))
       throw new BadRequestError(`"bestOf" must be an integer from 1 to ${WEB_BEST_OF_MAX}, got ${bestOf}`);
     const problem = guidance === undefined ? null : guidanceScaleProblem(guidance);
     if (problem) throw new BadRequestError(`"guidance": ${problem}`);
-    const options = { seed, negative: avoid, bestOf, guidance };
     const queue = await this.queue();
+    // Omitted: the model's own number, within the web's limit (the same key as `lob search` with that number).
+    const modelBestOf = async () => (queue ? await queue.workerInfo() : (await this.renderer()).model).searchBestOf;
+    const options = {
+      seed,
+      negative: avoid,
+      bestOf: bestOf ?? Math.min(await modelBestOf(), WEB_BEST_OF_MAX),
+      guidance,
+    };
     if (queue) return queue.search(text, options);
     return (await (await this.renderer()).search(text, options)).key;
   }

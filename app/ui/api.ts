@@ -18,6 +18,8 @@ export interface ModelInfo {
   profileId: string;
   strides: { name: string; label: string }[];
   bestOfMax: number;
+  /** The model's own number of candidates for a search ("try N"), chosen until the reader picks another. */
+  bestOfDefault: number;
 }
 
 export interface ImportResult {

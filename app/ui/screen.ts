@@ -138,7 +138,13 @@ export const initialScreen: Screen = {
 export function screen(state: Screen, action: Action): Screen {
   switch (action.type) {
     case 'model':
-      return { ...state, model: action.model, stride: state.stride || action.model.strides[0]?.name || '' };
+      return {
+        ...state,
+        model: action.model,
+        stride: state.stride || action.model.strides[0]?.name || '',
+        // The "Try" choice appears with the model's info, so no reader's choice can be overwritten here.
+        query: state.model ? state.query : { ...state.query, bestOf: action.model.bestOfDefault },
+      };
     case 'stride':
       return { ...state, stride: action.stride };
     case 'started':

@@ -17,7 +17,8 @@ export type RowSource =
       kind: 'prompt';
       prompt: string;
       seed: bigint;
-      bestOf: number;
+      /** Omitted: the model's own number (the same key as `lob search` gives the prompt and seed). */
+      bestOf?: number;
       steps?: number;
       negative?: string;
       guidance?: number;
@@ -179,7 +180,7 @@ function sourcesOf(fields: Record<string, unknown>, defaults: BatchDefaults): { 
   if (prompt === '') throw new RowProblem('prompt is empty');
   const seed = seedOf(fields) ?? defaults.seed ?? 0n;
   const seeds = integer(fields, 'seeds', 1, MAX_SEEDS_PER_PROMPT) ?? defaults.seeds ?? 1;
-  const bestOf = integer(fields, 'best_of', 1, 64) ?? defaults.bestOf ?? 1;
+  const bestOf = integer(fields, 'best_of', 1, 64) ?? defaults.bestOf;
   const steps = integer(fields, 'steps', 1, 10_000) ?? defaults.steps;
   const negative = (text(fields, 'negative_prompt') ?? defaults.negative)?.trim() || undefined;
   const guidance = guidanceOf(fields, defaults);
@@ -189,7 +190,7 @@ function sourcesOf(fields: Record<string, unknown>, defaults: BatchDefaults): { 
       kind: 'prompt',
       prompt,
       seed: BigInt.asUintN(64, seed + BigInt(k)),
-      bestOf,
+      ...(bestOf !== undefined && { bestOf }),
       ...(steps !== undefined && { steps }),
       ...(negative !== undefined && { negative }),
       ...(guidance !== undefined && { guidance }),

@@ -39,6 +39,8 @@ export interface WorkerInfo {
   version: string;
   profileId: string;
   defaultSteps: number;
+  /** Candidates a search ranks when the caller names no number. */
+  searchBestOf: number;
   scheduler: string;
   executionProvider: string;
   environment: EnvComponent[];

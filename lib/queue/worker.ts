@@ -144,6 +144,7 @@ async function workerInfo(renderer: Renderer): Promise<WorkerInfo> {
     version: model.version,
     profileId: model.profileId,
     defaultSteps: model.defaultSteps,
+    searchBestOf: model.searchBestOf,
     scheduler: model.scheduler,
     executionProvider: model.executionProvider,
     environment: await currentEnvironment({ executionProvider: model.executionProvider, modelFiles: model.files }),

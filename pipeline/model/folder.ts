@@ -10,7 +10,12 @@ export interface LobMeta {
   default_steps?: number;
   guidance_scale?: number;
   image_size?: number;
+  /** Candidates a search renders and ranks when its caller names no number (needs image_encoder); default 1. */
+  search_best_of?: number;
 }
+
+/** Most candidates one search may render and rank. */
+export const MAX_BEST_OF = 64;
 
 /** What a diffusers ONNX folder holds, read and checked but not yet turned into sessions. */
 export interface ModelFolder {
@@ -124,6 +129,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   if (lobRaw !== undefined && (typeof lobRaw !== 'object' || lobRaw === null)) {
     throw new ModelLoadError(join(dir, 'model_index.json'), '"lob" must be an object');
   }
+  checkSearchBestOf(dir, (lobRaw as LobMeta | undefined)?.search_best_of, onnx.imageEncoder !== null);
   const unetConfig = readJson(dir, 'unet/config.json', false);
   const sampleSize = unetConfig?.sample_size;
   const hashed = [
@@ -148,6 +154,23 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     keyspaceProfile: readJson(dir, 'keyspace.json', false),
     files,
   };
+}
+
+function checkSearchBestOf(dir: string, value: unknown, canRank: boolean): void {
+  if (value === undefined) return;
+  const where = join(dir, 'model_index.json');
+  if (!(Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_BEST_OF)) {
+    throw new ModelLoadError(
+      where,
+      `"lob.search_best_of" must be an integer from 1 to ${MAX_BEST_OF}, got ${JSON.stringify(value)}`,
+    );
+  }
+  if ((value as number) > 1 && !canRank) {
+    throw new ModelLoadError(
+      where,
+      `"lob.search_best_of" is ${value}, but ranking candidates needs image_encoder/model.onnx`,
+    );
+  }
 }
 
 /** A short human name for the model: lob.name, else the folder's name. */

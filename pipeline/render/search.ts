@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { guidanceScaleProblem } from '../../keyspace/guidance.ts';
 import { RenderInputError } from '../errors.ts';
+import { MAX_BEST_OF } from '../model/folder.ts';
 import { imageEmbeds } from '../model/image-encoder.ts';
 import { encodeText } from '../model/text-encoder.ts';
 import type { Model } from '../model/types.ts';
@@ -11,7 +12,10 @@ import { SeededRandom } from './prng.ts';
 export interface SearchOptions {
   /** Seed of the latent PRNG; omitted → a fresh 64-bit seed from the OS's CSPRNG (reported back). */
   seed?: bigint | number;
-  /** Render this many candidates and keep the one whose image best matches the prompt (needs an image encoder). */
+  /**
+   * Render this many candidates and keep the one whose image best matches the prompt (needs an image encoder).
+   * Omitted: the model's own number (defaultBestOf).
+   */
   bestOf?: number;
   /** A negative prompt: its text states go into the key (the model profile's negative variant) as guidance's
    * unconditional branch. Empty or omitted: the model's default, the empty prompt, and a key of the base profile. */
@@ -41,7 +45,17 @@ export interface SearchResult {
   candidates: SearchCandidate[];
 }
 
-export const MAX_BEST_OF = 64;
+/**
+ * Candidates a search ranks when its caller names no number: model_index lob.search_best_of (an edition whose image
+ * encoder ranks well asks for several), else 1. A model that cannot rank always gets 1.
+ */
+export function defaultBestOf(model: Model): number {
+  return canRank(model) ? (model.folder.lob?.search_best_of ?? 1) : 1;
+}
+
+function canRank(model: Model): boolean {
+  return Boolean(model.folder.onnx.imageEncoder) && model.shapes.textEmbedsOutput === 'text_embeds';
+}
 
 /** The model's default step count, or the nearest count its keyspace can store. */
 export function defaultSteps(model: Model): number {
@@ -58,10 +72,10 @@ export function defaultSteps(model: Model): number {
  * default. "Search again" is simply another seed.
  */
 export async function searchKey(model: Model, prompt: string, options: SearchOptions = {}): Promise<SearchResult> {
-  const bestOf = options.bestOf ?? 1;
+  const bestOf = options.bestOf ?? defaultBestOf(model);
   if (!Number.isInteger(bestOf) || bestOf < 1 || bestOf > MAX_BEST_OF)
     throw new RenderInputError(`bestOf must be an integer in 1..${MAX_BEST_OF}, got ${bestOf}`);
-  if (bestOf > 1 && !(model.folder.onnx.imageEncoder && model.shapes.textEmbedsOutput === 'text_embeds')) {
+  if (bestOf > 1 && !canRank(model)) {
     throw new RenderInputError(
       `bestOf ${bestOf} needs a model with image_encoder and text_embeds; ${model.name} has none`,
     );

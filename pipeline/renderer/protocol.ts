@@ -53,6 +53,8 @@ export interface ModelInfo {
   profile: ProfileJson;
   defaultSteps: number;
   guidanceScale: number;
+  /** Candidates a search ranks when the caller names no number (1: no ranking). */
+  searchBestOf: number;
   scheduler: string;
   /** [height, width] of the images the model renders (and of the pictures find compares). */
   imageSize: [number, number];

@@ -4,7 +4,7 @@ import { loadModel } from '../model/load.ts';
 import { encodeText } from '../model/text-encoder.ts';
 import type { Model } from '../model/types.ts';
 import { renderKey } from '../render/render.ts';
-import { searchKey } from '../render/search.ts';
+import { defaultBestOf, searchKey } from '../render/search.ts';
 import type { ModelInfo, TaskMessage, TaskResult, WireError, WorkerInit, WorkerMessage } from './protocol.ts';
 
 // One model per worker, loaded once; tasks run one at a time (the renderer never sends a second before a reply).
@@ -34,6 +34,7 @@ function info(model: Model): ModelInfo {
     profile: model.profile.json,
     defaultSteps: model.defaultSteps,
     guidanceScale: model.guidanceScale,
+    searchBestOf: defaultBestOf(model),
     scheduler: model.schedulerName,
     imageSize: model.shapes.imageSize as [number, number],
     executionProvider: model.settings.executionProvider,

@@ -171,9 +171,12 @@ def keyspace_profile(states, version):
     }
 
 
-def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDIM"):
+def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDIM", image_encoder=None,
+           search_best_of=1):
     torch.manual_seed(0)
     ae, clip = TR.load_frozen()
+    if image_encoder:  # ranker.py's retrained image tower; the text tower (and so every key) is unchanged
+        clip.image.load_state_dict(torch.load(image_encoder)["image"])
     unet = load_unet(unet_ckpt)
     tok = TK.Tokenizer.from_file(os.path.join(TR.TOKENIZER_DIR, "tokenizer.json"))
     os.makedirs(out, exist_ok=True)
@@ -220,7 +223,7 @@ def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDI
         "vae_decoder": ["diffusers", "OnnxRuntimeModel"],
         "vae_encoder": ["diffusers", "OnnxRuntimeModel"],
         "lob": {"name": "emoji-ldm", "version": version, "default_steps": steps, "guidance_scale": guidance,
-                "image_size": 64},
+                "image_size": 64, **({"search_best_of": search_best_of} if search_best_of > 1 else {})},
     })
     write_json(os.path.join(out, "scheduler", "scheduler_config.json"), {
         **SCHEDULER_CLASSES[scheduler],
@@ -307,9 +310,13 @@ if __name__ == "__main__":
     ap.add_argument("--guidance", type=float, default=6.0)
     ap.add_argument("--key-version", type=int, default=1)
     ap.add_argument("--scheduler", choices=sorted(SCHEDULER_CLASSES), default="DDIM")
+    ap.add_argument("--image-encoder", help="image tower from ranker.py (default: the CLIP stage's own)")
+    ap.add_argument("--search-best-of", type=int, default=1,
+                    help="candidates a search ranks when its caller names no number (model_index lob.search_best_of)")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    export(args.out, args.unet, args.version, args.steps, args.guidance, args.key_version, args.scheduler)
+    export(args.out, args.unet, args.version, args.steps, args.guidance, args.key_version, args.scheduler,
+           args.image_encoder, args.search_best_of)
     total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(args.out) for fn in fns
                 if fn.endswith(".onnx"))
     print(f"exported to {args.out}: ONNX total {total / 1e6:.2f} MB")

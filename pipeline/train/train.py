@@ -112,6 +112,10 @@ class Budget:
         """Linear warmup over the first minutes, then constant: for runs whose end is not known in advance."""
         return base * min(1.0, 0.1 + 0.9 * self.elapsed / (warm_minutes * 60.0))
 
+    def decay_lr(self, base, floor=0.02):
+        """Linear decay from `base` to `floor`·base over the budget: the cool-down that ends a constant-rate run."""
+        return base * (floor + (1 - floor) * max(0.0, 1 - self.elapsed / self.total))
+
     def lr(self, base, floor=0.05, warm=0.03):
         f = min(self.elapsed / self.total, 1.0)
         if f < warm:
@@ -323,7 +327,7 @@ def sample_captions_weighted(per_image, idx, rnd, canonical_share):
 
 
 def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, balanced=False, amp=False,
-               schedule="cosine", ema_decay=0.998, canonical_share=None):
+               schedule="cosine", ema_decay=0.998, canonical_share=None, branch=False):
     """Trains the UNet for `minutes` of wall-clock time into checkpoint `name`. With `init_from` (a finished
     checkpoint), it continues from that checkpoint's EMA weights with a fresh optimiser and a new warmup + cosine
     schedule peaking at `lr`: the second phase of the shipped model's recipe (stage `unet-more`).
@@ -331,7 +335,11 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
     Model 3's recipe (stage `unet3`) adds: concept-balanced sampling over all six styles (`balanced`), bfloat16
     autocast (`amp`), the canonical caption half the time (`canonical_share`), and a constant learning rate after
     warmup (`schedule="constant"`), so that the EMA weights are a finished model whenever training stops and the
-    run can go on across sessions."""
+    run can go on across sessions.
+
+    With `branch` (stage `unet3-cool`), `init_from` is a running checkpoint whose weights, EMA and optimiser are all
+    carried over, and `schedule="decay"` cools its learning rate down to near zero into checkpoint `name`. The
+    constant-rate run is left as it was and can go on; each cool-down is a candidate for export."""
     import tokenizer as TK
     seed_all(SEED + 2)
     x, meta = images_tensor()
@@ -350,7 +358,10 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
     elapsed, step = 0.0, 0
     if init_from and not ck:
         init = load_ckpt(init_from)
-        unet.load_state_dict(init["ema"]), ema.load_state_dict(init["ema"])
+        if branch:
+            unet.load_state_dict(init["model"]), ema.load_state_dict(init["ema"]), opt.load_state_dict(init["opt"])
+        else:
+            unet.load_state_dict(init["ema"]), ema.load_state_dict(init["ema"])
         step = init["step"]  # keeps the data order moving on rather than replaying the first phase's batches
         log(f"{name}: starting from {init_from} (EMA weights, step {step})")
     if ck:
@@ -367,7 +378,7 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
     last_save, last_sample = time.time(), time.time()
     while bud.tick():
         for pg in opt.param_groups:
-            pg["lr"] = bud.lr(lr) if schedule == "cosine" else bud.constant_lr(lr)
+            pg["lr"] = {"cosine": bud.lr, "constant": bud.constant_lr, "decay": bud.decay_lr}[schedule](lr)
         idx = sampler.sample(batch, g, rnd) if sampler else torch.randint(0, x.shape[0], (batch,), generator=g)
         ci = (sample_captions_weighted(per_image, idx, rnd, canonical_share) if canonical_share is not None
               else sample_captions(per_image, idx, rnd))
@@ -469,7 +480,8 @@ def save_grid(imgs, path, ncol):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "decoder", "unet-more", "all", "unet3"])
+    ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "decoder", "unet-more", "all", "unet3",
+                                                     "unet3-cool"])
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--vae-min", type=float, default=7)
     ap.add_argument("--clip-min", type=float, default=5)
@@ -482,6 +494,8 @@ if __name__ == "__main__":
     ap.add_argument("--unet3-lr", type=float, default=3e-4)
     ap.add_argument("--unet3-from", default="unet_more",
                     help="checkpoint to start from; shipped_unet (from_shipped.py) when runs/ is gone")
+    ap.add_argument("--cool-min", type=float, default=25,
+                    help="unet3-cool: minutes of learning-rate decay, branched from runs/unet3.pt into unet3_cool.pt")
     args = ap.parse_args()
     torch.set_num_threads(2)
     nice_for_whole_session()
@@ -500,3 +514,6 @@ if __name__ == "__main__":
         start = args.unet3_from if load_ckpt(args.unet3_from) else "shipped_unet"
         train_unet(args.unet3_min, args.resume, lr=args.unet3_lr, name="unet3", init_from=start, balanced=True,
                    amp=True, schedule="constant", ema_decay=0.999, canonical_share=0.5)
+    if args.stage == "unet3-cool":
+        train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet3_cool", init_from="unet3", balanced=True,
+                   amp=True, schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True)

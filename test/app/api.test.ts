@@ -212,6 +212,7 @@ describe('HTTP API', () => {
   it('a best-of search is limited, and refused in words for a model that cannot score images', async () => {
     const info = await (await routes.model.GET(new Request('http://localhost/api/model'))).json();
     expect(info.bestOfMax).toBe(1); // tiny-sd15 has no image_encoder
+    expect(info.bestOfDefault).toBe(1);
     const two = await errorOf(await routes.search.POST(json({ prompt: 'cat', seed: 7, bestOf: 2 })));
     expect(two).toMatchObject({ status: 400, code: 'bad_request' });
     expect(two.message).toMatch(/image_encoder/);

@@ -8,6 +8,7 @@ const model: ModelInfo = {
   profileId: 'p-1',
   strides: [{ name: 'page', label: 'page' }],
   bestOfMax: 8,
+  bestOfDefault: 2,
 };
 const run = (...actions: Parameters<typeof screen>[1][]): Screen => actions.reduce(screen, initialScreen);
 const dog = { prompt: 'dog', bestOf: 4, avoid: '', guidance: 8 };
@@ -18,6 +19,14 @@ describe('the screen reducer', () => {
     expect(s.shown).toBeNull();
     expect(abilities(s)).toEqual({ browse: false, share: false });
     expect(s.error).toBe('not a key');
+  });
+
+  it('starts "Try" at the model’s own number of candidates; a later model answer keeps the reader’s choice', () => {
+    expect(initialScreen.query.bestOf).toBe(1);
+    const loaded = run({ type: 'model', model });
+    expect(loaded.query.bestOf).toBe(2);
+    const chosen = screen(loaded, { type: 'query', query: { ...loaded.query, bestOf: 8 } });
+    expect(screen(chosen, { type: 'model', model: { ...model, bestOfDefault: 4 } }).query.bestOf).toBe(8);
   });
 
   it('keeps the search only while its result or a neighbour is on show', () => {

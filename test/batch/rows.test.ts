@@ -32,7 +32,7 @@ describe('batch manifest rows', () => {
     expect(rows.map((r) => r.name)).toEqual(['000001-0', '000001-1', '000001-2', '000002']);
     // 64-bit seeds wrap like the search's own seeds
     expect(rows.map((r) => (r.source as { seed: bigint }).seed)).toEqual([2n ** 64n - 1n, 0n, 1n, 5n]);
-    expect(rows[3].source).toEqual({ kind: 'prompt', prompt: 'b', seed: 5n, bestOf: 1, steps: 12, negative: 'blue' });
+    expect(rows[3].source).toEqual({ kind: 'prompt', prompt: 'b', seed: 5n, steps: 12, negative: 'blue' });
   });
 
   it('keeps guidance in the source of prompt and key rows (the batch default where a row sets none), not image rows', () => {
@@ -55,7 +55,7 @@ describe('batch manifest rows', () => {
   it('reads CSV with quoted cells; an empty cell means not given', () => {
     const csv = 'prompt,seed,negative_prompt,key\n"a cat, sitting",3,,\n,,,somekey\n';
     const rows = parseManifest(csv, 'csv');
-    expect(rows[0].source).toEqual({ kind: 'prompt', prompt: 'a cat, sitting', seed: 3n, bestOf: 1 });
+    expect(rows[0].source).toEqual({ kind: 'prompt', prompt: 'a cat, sitting', seed: 3n });
     expect(rows[1].source).toEqual({ kind: 'key', key: 'somekey' });
     expect(rows.map((r) => r.line)).toEqual([2, 3]);
   });

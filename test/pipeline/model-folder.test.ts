@@ -1,10 +1,10 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelLoadError } from '../../pipeline/errors.ts';
 import { loadModel } from '../../pipeline/model/load.ts';
-import { searchKey } from '../../pipeline/render/search.ts';
+import { defaultBestOf, searchKey } from '../../pipeline/render/search.ts';
 import { TINY_EMOJI, TINY_SD15 } from './helpers.ts';
 
 const dirs: string[] = [];
@@ -163,4 +163,40 @@ describe('loading a diffusers ONNX folder', () => {
     expect(err.file).toBe(join(dir, 'keyspace.json'));
     expect(err.problem).toMatch(/embedding shape \[16,64\]/);
   });
+  it("searches rank the model's own number of candidates (lob.search_best_of) when the caller names none", async () => {
+    const dir = copyFixture(TINY_EMOJI);
+    setLob(dir, { search_best_of: 3 });
+    const model = await loadModel(dir, { intraOpNumThreads: 1 });
+    try {
+      expect(defaultBestOf(model)).toBe(3);
+      const plain = await searchKey(model, 'happy red cat', { seed: 5 });
+      expect(plain.candidates).toHaveLength(3);
+      expect(plain.key).toBe((await searchKey(model, 'happy red cat', { seed: 5, bestOf: 3 })).key);
+      const one = await searchKey(model, 'happy red cat', { seed: 5, bestOf: 1 });
+      expect(one.candidates).toHaveLength(1);
+      expect(one.key).toBe(plain.candidates[0].key);
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('refuses a lob.search_best_of that is not 1..64, or above 1 without an image encoder', async () => {
+    for (const bad of [0, 65, 2.5, '4']) {
+      const dir = copyFixture(TINY_EMOJI);
+      setLob(dir, { search_best_of: bad });
+      const err = await loadError(dir);
+      expect(err.file).toBe(join(dir, 'model_index.json'));
+      expect(err.problem).toBe(`"lob.search_best_of" must be an integer from 1 to 64, got ${JSON.stringify(bad)}`);
+    }
+    const dir = copyFixture(TINY_EMOJI);
+    setLob(dir, { search_best_of: 2 });
+    rmSync(join(dir, 'image_encoder'), { recursive: true });
+    expect((await loadError(dir)).problem).toMatch(/search_best_of" is 2, but ranking candidates needs image_encoder/);
+  });
 });
+
+function setLob(dir: string, fields: Record<string, unknown>): void {
+  const path = join(dir, 'model_index.json');
+  const index = JSON.parse(readFileSync(path, 'utf8'));
+  writeFileSync(path, JSON.stringify({ ...index, lob: { ...index.lob, ...fields } }));
+}

@@ -4,11 +4,11 @@
  * so the model loads once), and the PNG the user would get is decoded back to pixels.
  *
  *   npx tsx scripts/eval-renders.ts --model DIR --prompts FILE.json --seeds 0,1 --random 64 --out DIR [--threads 2]
- *                                   [--best-of N]   (as `lob search --best-of N`)
+ *                                   [--best-of N]   (as `lob search --best-of N`; omitted: the model's own number)
  *
  * FILE.json is a list of prompts. Writes OUT/generated.rgb (N × 64 × 64 × 3 uint8, prompt-major then seed) with
  * OUT/generated.json ([{prompt, seed, key, ms}]), and OUT/random.rgb with OUT/random.json (keys of
- * `lob random --seed 0..R-1`). Prints the median milliseconds per generated image.
+ * `lob random --seed 0..R-1`). Prints the median milliseconds per generated image and the best-of used.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { randomKey } from '../keyspace/index.ts';
 import { loadModel } from '../pipeline/model/load.ts';
 import type { Model } from '../pipeline/model/types.ts';
 import { renderKey } from '../pipeline/render/render.ts';
-import { searchKey } from '../pipeline/render/search.ts';
+import { defaultBestOf, searchKey } from '../pipeline/render/search.ts';
 
 interface Rendered {
   key: string;
@@ -46,7 +46,7 @@ const { values } = parseArgs({
     random: { type: 'string', default: '0' },
     out: { type: 'string' },
     threads: { type: 'string', default: '2' },
-    'best-of': { type: 'string', default: '1' },
+    'best-of': { type: 'string' },
   },
 });
 if (!values.prompts || !values.out) {
@@ -57,12 +57,13 @@ const prompts: string[] = JSON.parse(readFileSync(values.prompts, 'utf8'));
 const seeds = values.seeds.split(',').map((s) => BigInt(s));
 const model = await loadModel(values.model, { intraOpNumThreads: Number(values.threads) });
 mkdirSync(values.out, { recursive: true });
+const bestOf = values['best-of'] === undefined ? defaultBestOf(model) : Number(values['best-of']);
 try {
   const generated: Rendered[] = [];
   const rows: { prompt: string; seed: string; key: string; ms: number }[] = [];
   for (const prompt of prompts) {
     for (const seed of seeds) {
-      const { key } = await searchKey(model, prompt, { seed, bestOf: Number(values['best-of']) });
+      const { key } = await searchKey(model, prompt, { seed, bestOf });
       const r = await render(model, key);
       generated.push(r);
       rows.push({ prompt, seed: seed.toString(), key, ms: r.ms });
@@ -74,7 +75,7 @@ try {
   for (let i = 0; i < Number(values.random); i++) random.push(await render(model, randomKey(model.profile, i)));
   writeFileSync(join(values.out, 'random.rgb'), Buffer.concat(random.map((r) => r.rgb)));
   writeFileSync(join(values.out, 'random.json'), JSON.stringify(random.map((r) => ({ key: r.key, ms: r.ms }))));
-  process.stdout.write(`${JSON.stringify({ images: generated.length, medianMs: median(rows.map((r) => r.ms)) })}\n`);
+  process.stdout.write(`${JSON.stringify({ images: generated.length, medianMs: median(rows.map((r) => r.ms)), bestOf })}\n`);
 } finally {
   await model.release();
 }

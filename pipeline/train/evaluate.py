@@ -95,13 +95,14 @@ def model_variant(model, scheduler, steps, guidance, tmp):
     return dst
 
 
-def render(model, prompts, seeds, n_random, out, best_of=1):
+def render(model, prompts, seeds, n_random, out, best_of=None):
     """scripts/eval-renders.ts: returns (generated uint8 [P*S,64,64,3], rows, random uint8 [R,64,64,3], info)."""
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "prompts.json"), "w") as f:
         json.dump(prompts, f)
     cmd = ["npx", "tsx", "scripts/eval-renders.ts", "--model", model, "--prompts", os.path.join(out, "prompts.json"),
-           "--seeds", ",".join(map(str, seeds)), "--random", str(n_random), "--out", out, "--best-of", str(best_of)]
+           "--seeds", ",".join(map(str, seeds)), "--random", str(n_random), "--out", out,
+           *(["--best-of", str(best_of)] if best_of else [])]
     res = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
     info = json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -157,7 +158,7 @@ def colour_report(gen, gen_concepts, real, real_concepts):
 
 
 
-def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidance=None, sheet=True, best_of=1):
+def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidance=None, sheet=True, best_of=None):
     torch.set_num_threads(2)
     judge, _ = J.load()
     tok = J.tokenizer()
@@ -202,7 +203,7 @@ def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidan
                  for s in sorted({meta_all[i]["set"] for i in real_idx})}
     real_r, gen_r = float(real_hit.mean()), float(gen_hit.mean())
     metrics = {
-        "model": model, "sampler": scheduler or "shipped", "steps": steps, "guidance": guidance, "best_of": best_of,
+        "model": model, "sampler": scheduler or "shipped", "steps": steps, "guidance": guidance, "best_of": info["bestOf"],
         "prompts": len(chosen), "seeds": [0, 1], "names": len(names), "top_k": J.TOP_K,
         "median_ms_per_image": info["medianMs"],
         "real": {"r_at_10": real_r, "images": len(real_idx), "per_style": per_style},
@@ -262,7 +263,8 @@ if __name__ == "__main__":
     ap.add_argument("--scheduler", choices=sorted(SCHEDULERS))
     ap.add_argument("--steps", type=int)
     ap.add_argument("--guidance", type=float)
-    ap.add_argument("--best-of", type=int, default=1, help="search as `lob search --best-of N` (default 1, the plain path)")
+    ap.add_argument("--best-of", type=int,
+                    help="search as `lob search --best-of N` (default: as `lob search` alone, the model's own number)")
     ap.add_argument("--sweep-out", help="append this point's metrics to a JSON list (no contact sheet)")
     a = ap.parse_args()
     m = evaluate(a.model, a.out, a.quick, a.scheduler, a.steps, a.guidance, sheet=not a.sweep_out,

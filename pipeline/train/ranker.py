@@ -13,7 +13,7 @@ text tower, so text_embeds and the UNet's conditioning (last_hidden_state) stay 
 
 It is not the evaluator: judge.py has its own text tower, its own image tower and sees OpenMoji; this one is shipped.
 
-Usage: /usr/bin/python3 pipeline/train/ranker.py [--steps 1200]   -> runs/ranker.pt (resumable by step)
+Usage: /usr/bin/python3 pipeline/train/ranker.py [--steps 1200]   -> runs/ranker.pt (resumable by step), docs/model/ranker.json
        then export.py --image-encoder pipeline/train/runs/ranker.pt
 """
 import argparse
@@ -35,6 +35,7 @@ from amp import bf16  # noqa: E402
 from paths import RUNS  # noqa: E402
 
 CKPT = os.path.join(RUNS, "ranker.pt")
+REPORT = os.path.join(os.path.dirname(os.path.dirname(HERE)), "docs", "model", "ranker.json")
 
 
 @torch.no_grad()
@@ -81,11 +82,13 @@ def train(steps, batch=256, lr=1e-3):
     step = 0
     if os.path.exists(CKPT):
         ck = torch.load(CKPT)
-        if not ck.get("done"):
-            tower.load_state_dict(ck["image"]), opt.load_state_dict(ck["opt"])
-            scale.data.fill_(ck["logit_scale"])
-            step = ck["step"]
-            TR.log(f"ranker: resumed at step {step}")
+        if ck.get("done"):  # like train.py's stages: remove runs/ranker.pt to train it again
+            TR.log("ranker: already done")
+            return
+        tower.load_state_dict(ck["image"]), opt.load_state_dict(ck["opt"])
+        scale.data.fill_(ck["logit_scale"])
+        step = ck["step"]
+        TR.log(f"ranker: resumed at step {step}")
     g = torch.Generator().manual_seed(21 + step)
     rnd = random.Random(23 + step)
     while step < steps:
@@ -114,6 +117,8 @@ def train(steps, batch=256, lr=1e-3):
     TR.log(f"ranker: done, {step} steps, real R@10 {json.dumps(after)}")
     TR.save_ckpt("ranker", {"image": tower.state_dict(), "step": step, "logit_scale": scale.item(), "done": True,
                             "real_r10_before": before, "real_r10_after": after})
+    with open(REPORT, "w") as f:  # the model card quotes it
+        json.dump({"steps": step, "batch": batch, "real_r10_before": before, "real_r10_after": after}, f, indent=1)
 
 
 if __name__ == "__main__":

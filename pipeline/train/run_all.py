@@ -1,14 +1,18 @@
 """One command: rebuild the dataset, train every stage, export, evaluate, write the model card.
 
 Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 9 --unet-min 58
-       --decoder-min 6 --more-min 55 --unet3-min 900] [--version 3.0.0 --key-version 3] [--steps 16]
-       [--guidance 6] [--scheduler DDIM]
+       --decoder-min 6 --more-min 55 --unet3-min 900 --cool-min 35] [--version 4.0.0 --key-version 4] [--steps 16]
+       [--guidance 6] [--scheduler DDIM] [--search-best-of 4]
 
 The stages are time-budgeted and checkpointed in runs/ (every 3 minutes), so after an interruption (a session that
 ends, a reboot) the same command with --resume continues where it stopped; a finished stage is skipped. Model 3's
 stage (unet3) runs for --unet3-min minutes of training in all, across as many sessions as that takes. On a machine
 that has lost runs/, `from_shipped.py` rebuilds the checkpoints from the shipped ONNX files and unet3 continues from
 the shipped UNet (`train.py --stage unet3 --unet3-from shipped_unet`).
+
+The edition exported is a cool-down branched off model 3's run (`train.py --stage unet3-cool`: the learning rate
+decays to near zero over --cool-min minutes into runs/unet3_cool.pt), with the image tower retrained as search's
+ranker (`ranker.py`). To cool down a later point of the run, move runs/unet3_cool.pt away first.
 """
 import argparse
 import os
@@ -36,9 +40,12 @@ if __name__ == "__main__":
     ap.add_argument("--decoder-min", default="6")
     ap.add_argument("--more-min", default="55", help="the UNet's second phase (train.py --stage unet-more)")
     ap.add_argument("--unet3-min", default="900", help="model 3's phase (train.py --stage unet3)")
+    ap.add_argument("--cool-min", default="35", help="the learning-rate cool-down before export (unet3-cool)")
+    ap.add_argument("--ranker-steps", default="1200", help="search's best-of ranker (ranker.py)")
     ap.add_argument("--judge-steps", default="1500", help="the evaluation-only judge (judge.py)")
-    ap.add_argument("--version", default="3.0.0")
-    ap.add_argument("--key-version", default="3", help="the keyspace profile version: bump it with new weights")
+    ap.add_argument("--version", default="4.0.0")
+    ap.add_argument("--key-version", default="4", help="the keyspace profile version: bump it with new weights")
+    ap.add_argument("--search-best-of", default="4", help="candidates a search ranks when none is named")
     ap.add_argument("--steps", default="16")
     ap.add_argument("--guidance", default="6")
     ap.add_argument("--scheduler", default="DDIM", choices=["DDIM", "DPM", "Euler"])
@@ -48,9 +55,13 @@ if __name__ == "__main__":
     run(PY, os.path.join(HERE, "train.py"), "--stage", "all", "--vae-min", a.vae_min, "--clip-min", a.clip_min,
         "--unet-min", a.unet_min, "--decoder-min", a.decoder_min, "--more-min", a.more_min, *resume)
     run(PY, os.path.join(HERE, "train.py"), "--stage", "unet3", "--unet3-min", a.unet3_min, *resume)
+    run(PY, os.path.join(HERE, "train.py"), "--stage", "unet3-cool", "--cool-min", a.cool_min, *resume)
     if not os.path.exists(os.path.join(HERE, "judge.pt")):
         run(PY, os.path.join(HERE, "judge.py"), "train", "--steps", a.judge_steps)
-    run(PY, os.path.join(HERE, "export.py"), "--unet", os.path.join(RUNS, "unet3.pt"), "--version", a.version,
-        "--key-version", a.key_version, "--steps", a.steps, "--guidance", a.guidance, "--scheduler", a.scheduler)
+    run(PY, os.path.join(HERE, "ranker.py"), "--steps", a.ranker_steps)
+    unet = os.path.join(RUNS, "unet3_cool.pt")
+    run(PY, os.path.join(HERE, "export.py"), "--unet", unet, "--version", a.version, "--key-version", a.key_version,
+        "--steps", a.steps, "--guidance", a.guidance, "--scheduler", a.scheduler,
+        "--image-encoder", os.path.join(RUNS, "ranker.pt"), "--search-best-of", a.search_best_of)
     run(PY, os.path.join(HERE, "evaluate.py"), "--model", os.path.join(ROOT, "models", "emoji"))
-    run(PY, os.path.join(HERE, "write_card.py"), "--unet", os.path.join(RUNS, "unet3.pt"))
+    run(PY, os.path.join(HERE, "write_card.py"), "--unet", unet)

@@ -356,9 +356,12 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
         log(f"{name}: already done")
         return
     elapsed, step = 0.0, 0
+    # a branch remembers where it left its run: the model card counts the run's minutes and the cool-down's
+    branch_of = ck.get("branch_of") if ck else None
     if init_from and not ck:
         init = load_ckpt(init_from)
         if branch:
+            branch_of = {"name": init_from, "step": init["step"], "elapsed": init["elapsed"]}
             unet.load_state_dict(init["model"]), ema.load_state_dict(init["ema"]), opt.load_state_dict(init["opt"])
         else:
             unet.load_state_dict(init["ema"]), ema.load_state_dict(init["ema"])
@@ -413,12 +416,13 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
                 f"{bud.elapsed / 60:.1f}/{minutes} min")
         if time.time() - last_save > 180:
             save_ckpt(name, {"model": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                               "elapsed": bud.elapsed, "step": step})
+                               "elapsed": bud.elapsed, "step": step, "branch_of": branch_of})
             last_save = time.time()
         if time.time() - last_sample > 600:
             sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"{name}_{step:06d}.png"))
             last_sample = time.time()
-    save_ckpt(name, {"ema": ema.state_dict(), "elapsed": bud.elapsed, "step": step, "lr": lr, "done": True})
+    save_ckpt(name, {"ema": ema.state_dict(), "elapsed": bud.elapsed, "step": step, "lr": lr, "done": True,
+                     "branch_of": branch_of})
     sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"{name}_{step:06d}_final.png"))
     log(f"{name}: done, step {step}")
 

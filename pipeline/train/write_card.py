@@ -1,8 +1,8 @@
 """Writes models/emoji/MODEL_CARD.md from the exported folder, the model-3 checkpoint, docs/model/metrics.json
-(evaluate.py), docs/model/sweep.json (evaluate.py --sweep-out), docs/model/speed.json, docs/model/history.json and
-docs/model/observations.md (what a person saw on the contact sheet).
+(evaluate.py), docs/model/sweep.json (evaluate.py --sweep-out), docs/model/speed.json, docs/model/history.json,
+docs/model/ranker.json (ranker.py) and docs/model/observations.md (what a person saw on the contact sheet).
 
-Usage: /usr/bin/python3 pipeline/train/write_card.py [--unet runs/unet3.pt]
+Usage: /usr/bin/python3 pipeline/train/write_card.py [--unet runs/unet3_cool.pt]
 """
 import argparse
 import json
@@ -70,6 +70,10 @@ def data_md():
 
 def metrics_md(m):
     g = m["generated"]
+    best_of = m.get("best_of") or 1
+    ranked = (f"`lob search` as shipped renders {best_of} candidates and keeps the one the shipped image encoder ranks "
+              "closest to the prompt (`lob.search_best_of`); the generator alone, one candidate, is the sweep's "
+              "best-of 1 rows. " if best_of > 1 else "")
     rows = "".join(
         f"| {grp} | {pct(v['real'])} | {pct(v['generated'])} | {pct(v['of_ceiling'])} |\n"
         for grp, v in m["per_group"].items())
@@ -80,7 +84,7 @@ def metrics_md(m):
     return f"""Protocol (`pipeline/train/evaluate.py`): {m['prompts']} base emoji (no skin-tone variants) drawn with a fixed
 seed, stratified over the nine Unicode groups; each prompt is the plain name ("pizza", "keycap: 7", "flag: France").
 Generated images go through the real key path: `lob search PROMPT --seed 0` and `--seed 1`, then `lob render` of
-each key (4-bit codes, the shipped sampler, steps and guidance), in onnxruntime-node. The judge is an
+each key (4-bit codes, the shipped sampler, steps and guidance), in onnxruntime-node. {ranked} The judge is an
 evaluation-only CLIP-style pair (`pipeline/train/judge.py`, weights `pipeline/train/judge.pt`), trained on every
 style including held-out OpenMoji, never the shipped encoders; R@10 = the right name among its top 10 of all
 {m['names']:,} base emoji names.
@@ -88,7 +92,7 @@ style including held-out OpenMoji, never the shipped encoders; R@10 = the right 
 | | R@10 |
 |---|---|
 | real pictures of the same emoji (the ceiling; {m['real']['images']:,} pictures) | {pct(m['real']['r_at_10'])} |
-| generated ({g['images']} images) | {pct(g['r_at_10'])} = **{pct(g['of_ceiling'])} of the ceiling** (target ≥ 75 %: {'met' if g['of_ceiling'] >= 0.75 else '**not met**'}) |
+| generated ({g['images']} images, search best-of {best_of}) | {pct(g['r_at_10'])} = **{pct(g['of_ceiling'])} of the ceiling** (target ≥ 75 %: {'met' if g['of_ceiling'] >= 0.75 else '**not met**'}) |
 | random keys ({rk['images']}, scored against the prompts: chance) | {pct(rk['r_at_10'])} |
 
 Real R@10 per style: {styles}.
@@ -136,6 +140,33 @@ def sweep_noise(points):
             + "\n\n")
 
 
+def ranker_md():
+    r = read_json(os.path.join(DOCS, "ranker.json"))
+    if not r:
+        return "- The image encoder is emoji-ldm 2.0.1's, trained with the text encoder."
+    b, a = r["real_r10_before"], r["real_r10_after"]
+    styles = ", ".join(f"{k} {pct(v)}" for k, v in a.items() if k != "overall")
+    return (f"- The image encoder, which ranks search's candidates, was retrained as a ranker (`ranker.py`): the image "
+            f"tower alone against the frozen text tower's `text_embeds` of every base emoji name, on the six training "
+            f"styles (concept-balanced, half of them through the autoencoder, shifted and rescaled), {r['steps']:,} "
+            f"steps of {r['batch']}. R@10 of real pictures among all names went from {pct(b['overall'])} to "
+            f"{pct(a['overall'])} ({styles}; OpenMoji is held out). The text encoder, and so every key, is unchanged.")
+
+
+def unet_time_md(ck):
+    branch = ck.get("branch_of")
+    run_min = (branch["elapsed"] if branch else ck["elapsed"]) / 60
+    cool = (f"\n- The export is a cool-down branched off that run at step {branch['step']:,} (`train.py --stage "
+            f"unet3-cool`): {ck['step'] - branch['step']:,} more steps in {ck['elapsed'] / 60:.0f} minutes, the "
+            "learning rate falling linearly from 3e-4 to 6e-6; the constant-rate run goes on from where it was."
+            if branch else "")
+    total = run_min + (ck["elapsed"] / 60 if branch else 0)
+    return (f"- Model 3's run: {(branch or ck)['step']:,} steps in {run_min:.0f} minutes of training time on 2 cores "
+            f"shared with other work (time paused for other jobs is not counted).{cool}\n- The phase is budgeted at "
+            f"900 minutes in all and resumes across sessions; model 2's stages took 136 minutes, so the edition's "
+            f"total so far is {136 + total:.0f} minutes.")
+
+
 def main(unet_ckpt):
     index = read_json(os.path.join(MODEL_DIR, "model_index.json"))["lob"]
     sched = read_json(os.path.join(MODEL_DIR, "scheduler", "scheduler_config.json"))["_class_name"]
@@ -148,7 +179,6 @@ def main(unet_ckpt):
                          for h in history)
     obs_path = os.path.join(DOCS, "observations.md")
     observations = open(obs_path).read().strip() + "\n" if os.path.exists(obs_path) else ""
-    minutes = ck["elapsed"] / 60
     shipped = {"sampler": sched.replace("Scheduler", ""), "steps": index["default_steps"],
                "guidance": index["guidance_scale"]}
     card = f"""# emoji-ldm {index['version']} — the embedded default model
@@ -170,7 +200,7 @@ tag that draws it):
 |---|---|---|
 | tokenizer | lowercase WordPiece, 3000 tokens learned from the captions, `[CLS] … [SEP]`, pad/truncate to T = 16 | – |
 | text_encoder | 4-layer transformer (width 128) → `last_hidden_state` [B,16,64] (goes into the key), `text_embeds` [B,64] | {sizes['text_encoder']:.1f} MB |
-| image_encoder | 4-stage CNN → `image_embeds` [B,64], CLIP-style with the text encoder (ranks `--best-of` candidates) | {sizes['image_encoder']:.1f} MB |
+| image_encoder | 4-stage CNN → `image_embeds` [B,64], CLIP-style with the text encoder (ranks search's candidates) | {sizes['image_encoder']:.1f} MB |
 | vae_encoder / vae_decoder | conv autoencoder 64×64×3 ↔ 4×16×16, latent mean/std folded in (`scaling_factor` 1.0) | {sizes['vae_encoder']:.1f} + {sizes['vae_decoder']:.1f} MB |
 | unet | 3 levels (48/96/144 channels at 16/8/4), cross-attention at every level, self-attention at 8×8 and 4×4, {n_params(UNet()):,} parameters | {sizes['unet']:.1f} MB |
 
@@ -181,16 +211,15 @@ emoji. Shipped sampler: {sched}, `timestep_spacing` "trailing", {index['default_
 {index['guidance_scale']:g}.
 
 ## Training recipe and time
-- The text encoder, image encoder and autoencoder are emoji-ldm 2.0.1's (trained here on Noto and Twemoji: 8 + 9
+- The text encoder and autoencoder are emoji-ldm 2.0.1's (trained here on Noto and Twemoji: 8 + 9
   minutes, decoder fine-tune 6; reconstruction on the new styles measured before reuse: L1 0.024–0.044 per style).
+{ranker_md()}
 - The UNet starts from 2.0.1's (5,301 steps, 113 minutes) and continues as model 3's phase (`train.py --stage unet3`):
   **concept-balanced batches** (an emoji uniformly, then one of its pictures in any of six styles, its plain
   version half the time), the plain name as the caption half the time, **bfloat16 autocast** on the CPU's AMX units
   (GroupNorm and LayerNorm in float32; 3.9× fp32's samples/s, loss within 1e-4 of fp32 over 30 steps from the same
   start), batch 64, AdamW at a constant 3e-4 after warmup, EMA 0.999.
-- This export: {ck['step']:,} model-3 steps in {minutes:.0f} minutes of training time on 2 cores shared with other
-  work (time paused for other jobs is not counted). The phase is budgeted at 900 minutes in all and resumes across
-  sessions; model 2's stages took 136 minutes, so the edition's total so far is {136 + minutes:.0f} minutes.
+{unet_time_md(ck)}
 
 ## Metrics
 {metrics_md(m)}
@@ -218,5 +247,5 @@ checkpoints, `pipeline/train/from_shipped.py` rebuilds them from the shipped ONN
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--unet", default=TR.ckpt_path("unet3"), help="the UNet checkpoint that was exported")
+    ap.add_argument("--unet", default=TR.ckpt_path("unet3_cool"), help="the UNet checkpoint that was exported")
     main(ap.parse_args().unet)

@@ -75,7 +75,9 @@ try {
   for (let i = 0; i < Number(values.random); i++) random.push(await render(model, randomKey(model.profile, i)));
   writeFileSync(join(values.out, 'random.rgb'), Buffer.concat(random.map((r) => r.rgb)));
   writeFileSync(join(values.out, 'random.json'), JSON.stringify(random.map((r) => ({ key: r.key, ms: r.ms }))));
-  process.stdout.write(`${JSON.stringify({ images: generated.length, medianMs: median(rows.map((r) => r.ms)), bestOf })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ images: generated.length, medianMs: median(rows.map((r) => r.ms)), bestOf })}\n`,
+  );
 } finally {
   await model.release();
 }

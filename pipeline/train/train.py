@@ -366,7 +366,7 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
         else:
             unet.load_state_dict(init["ema"]), ema.load_state_dict(init["ema"])
         step = init["step"]  # keeps the data order moving on rather than replaying the first phase's batches
-        log(f"{name}: starting from {init_from} (EMA weights, step {step})")
+        log(f"{name}: starting from {init_from} ({'weights, EMA and optimiser' if branch else 'EMA weights'}, step {step})")
     if ck:
         unet.load_state_dict(ck["model"]), ema.load_state_dict(ck["ema"]), opt.load_state_dict(ck["opt"])
         elapsed, step = ck["elapsed"], ck["step"]

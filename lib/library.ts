@@ -289,7 +289,7 @@ export class Library {
       keyLength: profile.prefix.length + profile.chars,
       strides: availableStrides(profile).map((name) => ({ name, label: STRIDE_LABELS[profile.order][name] })),
       bestOfMax: (await this.hasImageEncoder('files' in info ? info.files : undefined)) ? WEB_BEST_OF_MAX : 1,
-      bestOfDefault: Math.min(info.searchBestOf, WEB_BEST_OF_MAX),
+      bestOfDefault: Math.min(info.searchBestOf ?? 1, WEB_BEST_OF_MAX),
     };
   }
 
@@ -319,7 +319,8 @@ export class Library {
     if (problem) throw new BadRequestError(`"guidance": ${problem}`);
     const queue = await this.queue();
     // Omitted: the model's own number, within the web's limit (the same key as `lob search` with that number).
-    const modelBestOf = async () => (queue ? await queue.workerInfo() : (await this.renderer()).model).searchBestOf;
+    const modelBestOf = async () =>
+      (queue ? await queue.workerInfo() : (await this.renderer()).model).searchBestOf ?? 1;
     const options = {
       seed,
       negative: avoid,

@@ -39,8 +39,8 @@ export interface WorkerInfo {
   version: string;
   profileId: string;
   defaultSteps: number;
-  /** Candidates a search ranks when the caller names no number. */
-  searchBestOf: number;
+  /** Candidates a search ranks when the caller names no number (absent from workers of older releases: 1). */
+  searchBestOf?: number;
   scheduler: string;
   executionProvider: string;
   environment: EnvComponent[];

@@ -58,6 +58,10 @@ def real_r10(image_tower, x, meta, truth, names_emb, rows):
 
 
 def train(steps, batch=256, lr=1e-3):
+    ck = torch.load(CKPT) if os.path.exists(CKPT) else None
+    if ck and ck.get("done"):  # like train.py's stages: remove runs/ranker.pt to train it again
+        TR.log("ranker: already done")
+        return
     torch.manual_seed(5)
     tok = J.tokenizer()
     x_u8, meta = J.load_all()
@@ -80,11 +84,7 @@ def train(steps, batch=256, lr=1e-3):
     scale = torch.nn.Parameter(clip.logit_scale.detach().clone())
     opt = torch.optim.AdamW(list(tower.parameters()) + [scale], lr=lr, weight_decay=0.05)
     step = 0
-    if os.path.exists(CKPT):
-        ck = torch.load(CKPT)
-        if ck.get("done"):  # like train.py's stages: remove runs/ranker.pt to train it again
-            TR.log("ranker: already done")
-            return
+    if ck:
         tower.load_state_dict(ck["image"]), opt.load_state_dict(ck["opt"])
         scale.data.fill_(ck["logit_scale"])
         step = ck["step"]

@@ -117,7 +117,7 @@ def main():
     p.add_argument("--out", required=True)
     args = p.parse_args()
     shipped = os.path.join(args.model, "unet", "model.onnx")
-    unet = REF.UNet().eval()
+    unet = REF.UNet(ch=REF.unet_channels(shipped)).eval()
     REF.load_via_probe(unet, shipped, REF.export_unet)
     fused = FusedUNet(unet).eval()
     g = torch.Generator().manual_seed(0)

@@ -30,7 +30,7 @@ import torch  # noqa: E402
 import export as EX  # noqa: E402
 from models import AutoEncoder, UNet  # noqa: E402
 
-from onnx_weights import load_via_probe  # noqa: E402
+from onnx_weights import load_via_probe, unet_channels  # noqa: E402
 from threads import CpuClock, pin_threads  # noqa: E402
 
 
@@ -104,7 +104,7 @@ def main():
     pin_threads(args.threads)
 
     t_probe = time.perf_counter()
-    unet = UNet().eval()
+    unet = UNet(ch=unet_channels(os.path.join(args.model, "unet", "model.onnx"))).eval()
     unet_loaded, unet_unmatched = load_via_probe(unet, os.path.join(args.model, "unet", "model.onnx"), export_unet)
     ae = AutoEncoder().eval()
     vae_loaded, vae_unmatched = load_via_probe(ae, os.path.join(args.model, "vae_decoder", "model.onnx"),

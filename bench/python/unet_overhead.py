@@ -93,7 +93,7 @@ def main():
     p.add_argument("--out", required=True)
     args = p.parse_args()
     REF.pin_threads(1)
-    unet = REF.UNet().eval()
+    unet = REF.UNet(ch=REF.unet_channels(os.path.join(args.model, "unet", "model.onnx"))).eval()
     loaded, unmatched = REF.load_via_probe(unet, os.path.join(args.model, "unet", "model.onnx"), REF.export_unet)
     names = REF.EX.UNET_IO
     axes = {"sample": {0: "batch", 2: "height", 3: "width"}, "timestep": {0: "batch"},

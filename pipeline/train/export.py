@@ -26,7 +26,7 @@ import diffusion as DF  # noqa: E402
 import keyspace_stats as KS  # noqa: E402
 import tokenizer as TK  # noqa: E402
 import train as TR  # noqa: E402
-from models import D_TEXT, T_TOKENS, UNet  # noqa: E402
+from models import D_TEXT, T_TOKENS, UNET_CH, UNet  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 OPSET = 17
@@ -76,8 +76,9 @@ DECODER_IO = (["latent_sample"], ["sample"])
 
 
 def load_unet(path):
-    unet = UNet()
-    unet.load_state_dict(torch.load(path)["ema"])
+    ck = torch.load(path)
+    unet = UNet(ch=tuple(ck.get("ch", UNET_CH)))
+    unet.load_state_dict(ck["ema"])
     return unet.eval()
 
 

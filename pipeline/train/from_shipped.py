@@ -18,7 +18,7 @@ sys.path.insert(0, HERE)
 import export as EX  # noqa: E402
 import train as TR  # noqa: E402
 from models import AutoEncoder, Clip, UNet  # noqa: E402
-from onnx_weights import load_via_probe  # noqa: E402
+from onnx_weights import load_via_probe, unet_channels  # noqa: E402
 from paths import RUNS  # noqa: E402
 
 
@@ -73,11 +73,12 @@ def main(model):
     TR.save_ckpt("clip", {"model": clip.state_dict(), "done": True, "vocab_size": vocab,
                           "from_shipped": shipped_version(model), "step": 0, "elapsed": 0.0})
 
-    unet = UNet().eval()
+    ch = unet_channels(os.path.join(model, "unet", "model.onnx"))
+    unet = UNet(ch=ch).eval()
     fill(unet, os.path.join(model, "unet", "model.onnx"),
          lambda m, p: EX.export_unet(m, (lat, torch.tensor([999, 500], dtype=torch.int64), torch.zeros(2, 16, 64)),
                                      p))
-    TR.save_ckpt("shipped_unet", {"ema": unet.state_dict(), "done": True, "step": 0,
+    TR.save_ckpt("shipped_unet", {"ema": unet.state_dict(), "done": True, "step": 0, "ch": list(ch),
                                   "from_shipped": shipped_version(model)})
     print(f"rebuilt vae, clip and shipped_unet checkpoints in {RUNS} from {model} ({shipped_version(model)})")
 

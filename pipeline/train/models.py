@@ -212,8 +212,11 @@ class AttnBlock(nn.Module):
         return x + self.proj_out(h).transpose(1, 2).reshape(b, c, hh, ww)
 
 
+UNET_CH = (48, 96, 144)  # channels per level up to model 4; checkpoints record their own ("ch")
+
+
 class UNet(nn.Module):
-    def __init__(self, ch=(48, 96, 144), temb=256, ctx=D_TEXT):
+    def __init__(self, ch=UNET_CH, temb=256, ctx=D_TEXT):
         super().__init__()
         c1, c2, c3 = ch
         self.temb_dim = temb

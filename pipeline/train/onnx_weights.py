@@ -22,6 +22,16 @@ def _initializers(path):
     return {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
 
 
+def unet_channels(path):
+    """The UNet's channels per level, read from an export: conv_in's and the two stride-2 convs' output channels."""
+    graph = onnx.load(path).graph
+    shapes = {i.name: tuple(i.dims) for i in graph.initializer}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    first = next(n for n in convs if n.input[0] == "sample")
+    down = [n for n in convs if any(a.name == "strides" and list(a.ints) == [2, 2] for a in n.attribute)]
+    return tuple(shapes[n.input[1]][0] for n in [first, *down[:2]])
+
+
 def _find(want, inits):
     """(name, transposed) of the initializer equal to `want`, as is or reshaped (or transposed for 2-D)."""
     for name, arr in inits.items():

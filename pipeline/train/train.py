@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data as D  # noqa: E402
 import diffusion as DF  # noqa: E402
 from amp import bf16  # noqa: E402
-from models import AutoEncoder, Clip, UNet, n_params  # noqa: E402
+from models import UNET_CH, AutoEncoder, Clip, UNet, n_params  # noqa: E402
 from paths import RUNS  # noqa: E402
 SEED = 1234
 SAMPLE_PROMPTS = ["red heart", "pizza", "rocket", "dog", "sun", "tree", "snowman", "keycap: 7", "flag: france",
@@ -327,7 +327,7 @@ def sample_captions_weighted(per_image, idx, rnd, canonical_share):
 
 
 def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, balanced=False, amp=False,
-               schedule="cosine", ema_decay=0.998, canonical_share=None, branch=False):
+               schedule="cosine", ema_decay=0.998, canonical_share=None, branch=False, ch=UNET_CH):
     """Trains the UNet for `minutes` of wall-clock time into checkpoint `name`. With `init_from` (a finished
     checkpoint), it continues from that checkpoint's EMA weights with a fresh optimiser and a new warmup + cosine
     schedule peaking at `lr`: the second phase of the shipped model's recipe (stage `unet-more`).
@@ -339,7 +339,10 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
 
     With `branch` (stage `unet3-cool`), `init_from` is a running checkpoint whose weights, EMA and optimiser are all
     carried over, and `schedule="decay"` cools its learning rate down to near zero into checkpoint `name`. The
-    constant-rate run is left as it was and can go on; each cool-down is a candidate for export."""
+    constant-rate run is left as it was and can go on; each cool-down is a candidate for export.
+
+    With `ch` wider than `init_from`'s channels (stage `unet5`), the start is that checkpoint's EMA weights widened
+    without changing what they compute (widen.py), so the wider model begins at the narrow one's quality."""
     import tokenizer as TK
     seed_all(SEED + 2)
     x, meta = images_tensor()
@@ -348,10 +351,11 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
     ae, clip = load_frozen()
     lat, states = encode_all(ae, clip, x, ids)
     log(f"unet: latents {tuple(lat.shape)} mean {lat.mean().item():.3f} std {lat.std().item():.3f}")
-    unet = UNet()
+    ck = load_ckpt(name) if resume else None
+    ch = tuple(ck.get("ch", UNET_CH)) if ck else tuple(ch)
+    unet = UNet(ch=ch)
     ema = copy.deepcopy(unet).eval()
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.0)
-    ck = load_ckpt(name) if resume else None
     if ck and ck.get("done"):
         log(f"{name}: already done")
         return
@@ -360,6 +364,11 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
     branch_of = ck.get("branch_of") if ck else None
     if init_from and not ck:
         init = load_ckpt(init_from)
+        init_ch = tuple(init.get("ch", UNET_CH))
+        if init_ch != ch:
+            import widen
+            init = {"ema": widen.widen_unet(init["ema"], init_ch, ch).state_dict(), "step": init["step"]}
+            log(f"{name}: {init_from}'s UNet widened from {init_ch} to {ch} channels (same function)")
         if branch:
             branch_of = {"name": init_from, "step": init["step"], "elapsed": init["elapsed"]}
             unet.load_state_dict(init["model"]), ema.load_state_dict(init["ema"]), opt.load_state_dict(init["opt"])
@@ -416,13 +425,13 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
                 f"{bud.elapsed / 60:.1f}/{minutes} min")
         if time.time() - last_save > 180:
             save_ckpt(name, {"model": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                               "elapsed": bud.elapsed, "step": step, "branch_of": branch_of})
+                               "elapsed": bud.elapsed, "step": step, "branch_of": branch_of, "ch": list(ch)})
             last_save = time.time()
         if time.time() - last_sample > 600:
             sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"{name}_{step:06d}.png"))
             last_sample = time.time()
     save_ckpt(name, {"ema": ema.state_dict(), "elapsed": bud.elapsed, "step": step, "lr": lr, "done": True,
-                     "branch_of": branch_of})
+                     "branch_of": branch_of, "ch": list(ch)})
     sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"{name}_{step:06d}_final.png"))
     log(f"{name}: done, step {step}")
 
@@ -485,7 +494,7 @@ def save_grid(imgs, path, ncol):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "decoder", "unet-more", "all", "unet3",
-                                                     "unet3-cool"])
+                                                     "unet3-cool", "unet5", "unet5-cool"])
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--vae-min", type=float, default=7)
     ap.add_argument("--clip-min", type=float, default=5)
@@ -500,6 +509,11 @@ if __name__ == "__main__":
                     help="checkpoint to start from; shipped_unet (from_shipped.py) when runs/ is gone")
     ap.add_argument("--cool-min", type=float, default=25,
                     help="unet3-cool: minutes of learning-rate decay, branched from runs/unet3.pt into unet3_cool.pt")
+    ap.add_argument("--unet5-min", type=float, default=900,
+                    help="model 5: a wider UNet grown from model 4's (widen.py), minutes in all across sessions")
+    ap.add_argument("--unet5-ch", default="96,192,144", help="model 5's channels per level (each kept or doubled)")
+    ap.add_argument("--unet5-from", default="unet3_cool",
+                    help="checkpoint to widen; shipped_unet (from_shipped.py) when runs/ is gone")
     args = ap.parse_args()
     torch.set_num_threads(2)
     nice_for_whole_session()
@@ -520,4 +534,12 @@ if __name__ == "__main__":
                    amp=True, schedule="constant", ema_decay=0.999, canonical_share=0.5)
     if args.stage == "unet3-cool":
         train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet3_cool", init_from="unet3", balanced=True,
+                   amp=True, schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True)
+    if args.stage == "unet5":
+        start = args.unet5_from if load_ckpt(args.unet5_from) else "shipped_unet"
+        train_unet(args.unet5_min, args.resume, lr=args.unet3_lr, name="unet5", init_from=start, balanced=True,
+                   amp=True, schedule="constant", ema_decay=0.999, canonical_share=0.5,
+                   ch=tuple(int(c) for c in args.unet5_ch.split(",")))
+    if args.stage == "unet5-cool":
+        train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet5_cool", init_from="unet5", balanced=True,
                    amp=True, schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True)

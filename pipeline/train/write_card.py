@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data as D  # noqa: E402
 import train as TR  # noqa: E402
-from models import UNet, n_params  # noqa: E402
+from models import UNET_CH, UNet, n_params  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 MODEL_DIR = os.path.join(ROOT, "models", "emoji")
@@ -189,6 +189,7 @@ def main(unet_ckpt):
     m = read_json(os.path.join(DOCS, "metrics.json"))
     speed = read_json(os.path.join(DOCS, "speed.json"), {})
     ck = torch.load(unet_ckpt)
+    ch = tuple(ck.get("ch", UNET_CH))
     sizes = {g: os.path.getsize(os.path.join(MODEL_DIR, g, "model.onnx")) / 1e6 for g in GRAPHS}
     history = read_json(os.path.join(DOCS, "history.json"))
     history_md = "".join(f"| {h['version']} | {h.get('tag', '')} | {h.get('commit', 'this commit')} | {h['note']} |\n"
@@ -218,7 +219,7 @@ tag that draws it):
 | text_encoder | 4-layer transformer (width 128) → `last_hidden_state` [B,16,64] (goes into the key), `text_embeds` [B,64] | {sizes['text_encoder']:.1f} MB |
 | image_encoder | 4-stage CNN → `image_embeds` [B,64], CLIP-style with the text encoder (ranks search's candidates) | {sizes['image_encoder']:.1f} MB |
 | vae_encoder / vae_decoder | conv autoencoder 64×64×3 ↔ 4×16×16, latent mean/std folded in (`scaling_factor` 1.0) | {sizes['vae_encoder']:.1f} + {sizes['vae_decoder']:.1f} MB |
-| unet | 3 levels (48/96/144 channels at 16/8/4), cross-attention at every level, self-attention at 8×8 and 4×4, {n_params(UNet()):,} parameters | {sizes['unet']:.1f} MB |
+| unet | 3 levels ({'/'.join(map(str, ch))} channels at 16/8/4), cross-attention at every level, self-attention at 8×8 and 4×4, {n_params(UNet(ch=ch)):,} parameters | {sizes['unet']:.1f} MB |
 
 Diffusion: SD scaled-linear β schedule (0.00085–0.012, 1000 steps), v-prediction, min-SNR-5 loss weighting, EMA,
 10 % empty-prompt dropout for classifier-free guidance; half the prompts are conditioned on their 4-bit key-quantised

@@ -26,7 +26,7 @@ import diffusion as DF  # noqa: E402
 import keyspace_stats as KS  # noqa: E402
 import tokenizer as TK  # noqa: E402
 import train as TR  # noqa: E402
-from models import D_TEXT, T_TOKENS, UNET_CH, UNet  # noqa: E402
+from models import D_TEXT, T_TOKENS, unet_from_checkpoint  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 OPSET = 17
@@ -76,10 +76,7 @@ DECODER_IO = (["latent_sample"], ["sample"])
 
 
 def load_unet(path):
-    ck = torch.load(path)
-    unet = UNet(ch=tuple(ck.get("ch", UNET_CH)))
-    unet.load_state_dict(ck["ema"])
-    return unet.eval()
+    return unet_from_checkpoint(torch.load(path))
 
 
 def export_graph(module, inputs, in_names, out_names, path):

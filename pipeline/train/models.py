@@ -261,5 +261,12 @@ class UNet(nn.Module):
         return self.out(h)
 
 
+def unet_from_checkpoint(ck):
+    """The EMA UNet of a training checkpoint, at the channels it records (model 4's when it records none)."""
+    unet = UNet(ch=tuple(ck.get("ch", UNET_CH)))
+    unet.load_state_dict(ck["ema"])
+    return unet.eval()
+
+
 def n_params(m):
     return sum(p.numel() for p in m.parameters())

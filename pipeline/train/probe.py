@@ -24,16 +24,14 @@ import judge as J  # noqa: E402
 import keyspace_stats as KS  # noqa: E402
 import train as TR  # noqa: E402
 from amp import bf16  # noqa: E402
-from models import UNET_CH, UNet  # noqa: E402
+from models import unet_from_checkpoint  # noqa: E402
 
 STEPS, GUIDANCE, SEEDS, BATCH = 16, 6.0, (0, 1), 60
 
 
 def load_unet(path):
     ck = torch.load(path)
-    unet = UNet(ch=tuple(ck.get("ch", UNET_CH)))
-    unet.load_state_dict(ck["ema"])
-    return unet.eval(), ck.get("step")
+    return unet_from_checkpoint(ck), ck.get("step")
 
 
 @torch.no_grad()

@@ -1,8 +1,8 @@
 """One command: rebuild the dataset, train every stage, export, evaluate, write the model card.
 
 Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 9 --unet-min 58
-       --decoder-min 6 --more-min 55 --unet3-min 900 --cool-min 35] [--version 4.0.0 --key-version 4] [--steps 16]
-       [--guidance 6] [--scheduler DDIM] [--search-best-of 4]
+       --decoder-min 6 --more-min 55 --unet3-min 256 --cool-min 45 --unet5-min 200 --cool5-min 50]
+       [--version 5.0.0 --key-version 5] [--steps 16] [--guidance 6] [--scheduler DDIM] [--search-best-of 4]
 
 The stages are time-budgeted and checkpointed in runs/ (every 3 minutes), so after an interruption (a session that
 ends, a reboot) the same command with --resume continues where it stopped; a finished stage is skipped. Model 3's
@@ -10,9 +10,11 @@ stage (unet3) runs for --unet3-min minutes of training in all, across as many se
 that has lost runs/, `from_shipped.py` rebuilds the checkpoints from the shipped ONNX files and unet3 continues from
 the shipped UNet (`train.py --stage unet3 --unet3-from shipped_unet`).
 
-The edition exported is a cool-down branched off model 3's run (`train.py --stage unet3-cool`: the learning rate
-decays to near zero over --cool-min minutes into runs/unet3_cool.pt), with the image tower retrained as search's
-ranker (`ranker.py`). To cool down a later point of the run, move runs/unet3_cool.pt away first.
+4.0.0's UNet is a cool-down branched off model 3's run (`train.py --stage unet3-cool`: the learning rate decays to
+near zero over --cool-min minutes into runs/unet3_cool.pt). Model 5 (`unet5`) widens that UNet (widen.py) and trains
+on with the same recipe for --unet5-min minutes; the edition exported is its own cool-down (`unet5-cool`,
+runs/unet5_cool.pt), with the image tower retrained as search's ranker (`ranker.py`). To cool down a later point of
+a run, move its cool-down checkpoint away first.
 """
 import argparse
 import os
@@ -39,12 +41,14 @@ if __name__ == "__main__":
     ap.add_argument("--unet-min", default="58")
     ap.add_argument("--decoder-min", default="6")
     ap.add_argument("--more-min", default="55", help="the UNet's second phase (train.py --stage unet-more)")
-    ap.add_argument("--unet3-min", default="900", help="model 3's phase (train.py --stage unet3)")
-    ap.add_argument("--cool-min", default="35", help="the learning-rate cool-down before export (unet3-cool)")
+    ap.add_argument("--unet3-min", default="256", help="model 3's phase (train.py --stage unet3)")
+    ap.add_argument("--cool-min", default="45", help="model 3's learning-rate cool-down, 4.0.0's UNet (unet3-cool)")
+    ap.add_argument("--unet5-min", default="200", help="model 5's phase, the widened UNet (train.py --stage unet5)")
+    ap.add_argument("--cool5-min", default="50", help="model 5's cool-down before export (unet5-cool)")
     ap.add_argument("--ranker-steps", default="1200", help="search's best-of ranker (ranker.py)")
     ap.add_argument("--judge-steps", default="1500", help="the evaluation-only judge (judge.py)")
-    ap.add_argument("--version", default="4.0.0")
-    ap.add_argument("--key-version", default="4", help="the keyspace profile version: bump it with new weights")
+    ap.add_argument("--version", default="5.0.0")
+    ap.add_argument("--key-version", default="5", help="the keyspace profile version: bump it with new weights")
     ap.add_argument("--search-best-of", default="4", help="candidates a search ranks when none is named")
     ap.add_argument("--steps", default="16")
     ap.add_argument("--guidance", default="6")
@@ -56,10 +60,12 @@ if __name__ == "__main__":
         "--unet-min", a.unet_min, "--decoder-min", a.decoder_min, "--more-min", a.more_min, *resume)
     run(PY, os.path.join(HERE, "train.py"), "--stage", "unet3", "--unet3-min", a.unet3_min, *resume)
     run(PY, os.path.join(HERE, "train.py"), "--stage", "unet3-cool", "--cool-min", a.cool_min, *resume)
+    run(PY, os.path.join(HERE, "train.py"), "--stage", "unet5", "--unet5-min", a.unet5_min, *resume)
+    run(PY, os.path.join(HERE, "train.py"), "--stage", "unet5-cool", "--cool-min", a.cool5_min, *resume)
     if not os.path.exists(os.path.join(HERE, "judge.pt")):
         run(PY, os.path.join(HERE, "judge.py"), "train", "--steps", a.judge_steps)
     run(PY, os.path.join(HERE, "ranker.py"), "--steps", a.ranker_steps)
-    unet = os.path.join(RUNS, "unet3_cool.pt")
+    unet = os.path.join(RUNS, "unet5_cool.pt")
     run(PY, os.path.join(HERE, "export.py"), "--unet", unet, "--version", a.version, "--key-version", a.key_version,
         "--steps", a.steps, "--guidance", a.guidance, "--scheduler", a.scheduler,
         "--image-encoder", os.path.join(RUNS, "ranker.pt"), "--search-best-of", a.search_best_of)

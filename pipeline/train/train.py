@@ -365,6 +365,8 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
     if init_from and not ck:
         init = load_ckpt(init_from)
         init_ch = tuple(init.get("ch", UNET_CH))
+        # a branch carries its run's optimiser, so it keeps the run's channels
+        assert not branch or init_ch == ch, f"{name} branches {init_from} of {init_ch} channels, not {ch}"
         if init_ch != ch:
             import widen
             init = {"ema": widen.widen_unet(init["ema"], init_ch, ch).state_dict(), "step": init["step"]}
@@ -542,4 +544,5 @@ if __name__ == "__main__":
                    ch=tuple(int(c) for c in args.unet5_ch.split(",")))
     if args.stage == "unet5-cool":
         train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet5_cool", init_from="unet5", balanced=True,
-                   amp=True, schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True)
+                   amp=True, schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True,
+                   ch=tuple(int(c) for c in args.unet5_ch.split(",")))

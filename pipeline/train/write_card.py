@@ -169,18 +169,47 @@ def ranker_md():
             f"{pct(a['overall'])} ({styles}; OpenMoji is held out). The text encoder, and so every key, is unchanged.")
 
 
+# 4.0.0's UNet, which model 5 was widened from: model 3's run plus its cool-down, and model 2's stages before them
+MODEL4 = {"run_steps": 35_035, "run_min": 256, "cool_steps": 6_890, "cool_min": 45, "end_step": 41_925, "total_min": 437}
+
+
+def cool_md(ck, branch, stage):
+    return (f"\n- The export is a cool-down branched off that run at step {branch['step']:,} (`train.py --stage "
+            f"{stage}`): {ck['step'] - branch['step']:,} more steps in {ck['elapsed'] / 60:.0f} minutes, the "
+            "learning rate falling linearly from 3e-4 to 6e-6; the constant-rate run goes on from where it was.")
+
+
 def unet_time_md(ck):
+    """Training time of the exported UNet: model 3's run (4.0.0 and before) or model 5's, which starts from 4.0.0."""
     branch = ck.get("branch_of")
-    run_min = (branch["elapsed"] if branch else ck["elapsed"]) / 60
-    cool = (f"\n- The export is a cool-down branched off that run at step {branch['step']:,} (`train.py --stage "
-            f"unet3-cool`): {ck['step'] - branch['step']:,} more steps in {ck['elapsed'] / 60:.0f} minutes, the "
-            "learning rate falling linearly from 3e-4 to 6e-6; the constant-rate run goes on from where it was."
-            if branch else "")
-    total = run_min + (ck["elapsed"] / 60 if branch else 0)
-    return (f"- Model 3's run: {(branch or ck)['step']:,} steps in {run_min:.0f} minutes of training time on 2 cores "
+    run = branch or ck
+    run_min = run["elapsed"] / 60
+    cool_min = ck["elapsed"] / 60 if branch else 0
+    if run.get("name", "unet3") == "unet5":
+        m4 = MODEL4
+        cool = cool_md(ck, branch, "unet5-cool") if branch else ""
+        return (f"- 4.0.0's UNet: model 3's run to step {m4['run_steps']:,} ({m4['run_min']} minutes) and a "
+                f"{m4['cool_min']}-minute cool-down ({m4['cool_steps']:,} steps), {m4['total_min']} minutes with model "
+                f"2's stages.\n- Model 5's run (`train.py --stage unet5`): that UNet widened, then "
+                f"{run['step'] - m4['end_step']:,} steps in {run_min:.0f} minutes of training time on 2 cores shared "
+                f"with other work (time paused for other jobs is not counted).{cool}\n- The phase is budgeted at "
+                f"900 minutes and resumes across sessions; the edition's total is "
+                f"{m4['total_min'] + run_min + cool_min:.0f} minutes on this machine.")
+    cool = cool_md(ck, branch, "unet3-cool") if branch else ""
+    return (f"- Model 3's run: {run['step']:,} steps in {run_min:.0f} minutes of training time on 2 cores "
             f"shared with other work (time paused for other jobs is not counted).{cool}\n- The phase is budgeted at "
             f"900 minutes in all and resumes across sessions; model 2's stages took 136 minutes, so the edition's "
-            f"total so far is {136 + total:.0f} minutes.")
+            f"total so far is {136 + run_min + cool_min:.0f} minutes.")
+
+
+def unet_recipe_md(ch):
+    """Model 5 is model 3's recipe on a wider UNet grown from 4.0.0's; earlier editions are model 3's run itself."""
+    if tuple(ch) == tuple(UNET_CH):
+        return ""
+    return (f"\n- **Model 5** widens 4.0.0's UNet to {'/'.join(map(str, ch))} channels without changing what it "
+            "computes (`widen.py`, Net2WiderNet: every doubled channel appears twice, so GroupNorm groups and attention "
+            "heads hold their old channels; a layer reading the copies splits each weight between them at a random "
+            "ratio; `widen.py --check` agrees to 1e-6), then trains on with the same recipe (`train.py --stage unet5`).")
 
 
 def main(unet_ckpt):
@@ -235,7 +264,7 @@ emoji. Shipped sampler: {sched}, `timestep_spacing` "trailing", {index['default_
   **concept-balanced batches** (an emoji uniformly, then one of its pictures in any of six styles, its plain
   version half the time), the plain name as the caption half the time, **bfloat16 autocast** on the CPU's AMX units
   (GroupNorm and LayerNorm in float32; 3.9× fp32's samples/s, loss within 1e-4 of fp32 over 30 steps from the same
-  start), batch 64, AdamW at a constant 3e-4 after warmup, EMA 0.999.
+  start), batch 64, AdamW at a constant 3e-4 after warmup, EMA 0.999.{unet_recipe_md(ch)}
 {unet_time_md(ck)}
 
 ## Metrics

@@ -6,14 +6,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadProfile } from '../../keyspace/index.ts';
 
 // Keys of earlier editions as those editions wrote them: `lob search "red heart" --seed 7` with emoji-ldm 1.0.0
-// (emoji-1), 2.0.1 (emoji-2), 3.0.0 (emoji-3) and 4.0.0 (emoji-4). The test takes the one just before the shipped
-// version.
+// (emoji-1), 2.0.1 (emoji-2), 3.0.0 (emoji-3), 4.0.0 (emoji-4) and 5.0.0 (emoji-5). The test takes the one just
+// before the shipped version.
 const ROOT = join(import.meta.dirname, '..', '..');
 const EDITION_MODELS: Record<number, string> = {
   1: 'emoji-ldm 1.0.0',
   2: 'emoji-ldm 2.0.1',
   3: 'emoji-ldm 3.0.0',
   4: 'emoji-ldm 4.0.0',
+  5: 'emoji-ldm 5.0.0',
 };
 const tmp = mkdtempSync(join(tmpdir(), 'lob-editions-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 """One command: rebuild the dataset, train every stage, export, evaluate, write the model card.
 
 Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 9 --unet-min 58
-       --decoder-min 6 --more-min 55 --unet3-min 256 --cool-min 45 --unet5-min 200 --cool5-min 50]
+       --decoder-min 6 --more-min 55 --unet3-min 256 --cool-min 45 --unet5-min 131 --cool5-min 50]
        [--version 5.0.0 --key-version 5] [--steps 16] [--guidance 6] [--scheduler DDIM] [--search-best-of 4]
 
 The stages are time-budgeted and checkpointed in runs/ (every 3 minutes), so after an interruption (a session that
@@ -43,7 +43,7 @@ if __name__ == "__main__":
     ap.add_argument("--more-min", default="55", help="the UNet's second phase (train.py --stage unet-more)")
     ap.add_argument("--unet3-min", default="256", help="model 3's phase (train.py --stage unet3)")
     ap.add_argument("--cool-min", default="45", help="model 3's learning-rate cool-down, 4.0.0's UNet (unet3-cool)")
-    ap.add_argument("--unet5-min", default="200", help="model 5's phase, the widened UNet (train.py --stage unet5)")
+    ap.add_argument("--unet5-min", default="131", help="model 5's phase, the widened UNet (train.py --stage unet5)")
     ap.add_argument("--cool5-min", default="50", help="model 5's cool-down before export (unet5-cool)")
     ap.add_argument("--ranker-steps", default="1200", help="search's best-of ranker (ranker.py)")
     ap.add_argument("--judge-steps", default="1500", help="the evaluation-only judge (judge.py)")

@@ -179,13 +179,13 @@ def cool_md(ck, branch, stage):
             "learning rate falling linearly from 3e-4 to 6e-6; the constant-rate run goes on from where it was.")
 
 
-def unet_time_md(ck):
+def unet_time_md(ck, ch):
     """Training time of the exported UNet: model 3's run (4.0.0 and before) or model 5's, which starts from 4.0.0."""
     branch = ck.get("branch_of")
     run = branch or ck
     run_min = run["elapsed"] / 60
     cool_min = ck["elapsed"] / 60 if branch else 0
-    if run.get("name", "unet3") == "unet5":
+    if tuple(ch) != tuple(UNET_CH):  # model 5 (a run or its cool-down) is the only wider UNet
         m4 = MODEL4
         cool = cool_md(ck, branch, "unet5-cool") if branch else ""
         return (f"- 4.0.0's UNet: model 3's run to step {m4['run_steps']:,} ({m4['run_min']} minutes) and a "
@@ -265,7 +265,7 @@ emoji. Shipped sampler: {sched}, `timestep_spacing` "trailing", {index['default_
   version half the time), the plain name as the caption half the time, **bfloat16 autocast** on the CPU's AMX units
   (GroupNorm and LayerNorm in float32; 3.9× fp32's samples/s, loss within 1e-4 of fp32 over 30 steps from the same
   start), batch 64, AdamW at a constant 3e-4 after warmup, EMA 0.999.{unet_recipe_md(ch)}
-{unet_time_md(ck)}
+{unet_time_md(ck, ch)}
 
 ## Metrics
 {metrics_md(m)}

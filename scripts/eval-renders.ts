@@ -18,7 +18,7 @@ import { randomKey } from '../keyspace/index.ts';
 import { loadModel } from '../pipeline/model/load.ts';
 import type { Model } from '../pipeline/model/types.ts';
 import { renderKey } from '../pipeline/render/render.ts';
-import { defaultBestOf, searchKey } from '../pipeline/render/search.ts';
+import { defaultBestOf, defaultPreview, type SearchPreview, searchKey } from '../pipeline/render/search.ts';
 
 interface Rendered {
   key: string;
@@ -47,6 +47,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
     threads: { type: 'string', default: '2' },
     'best-of': { type: 'string' },
+    /** STEPS,KEEP: rank candidates after STEPS steps, finish KEEP; "none": finish every candidate. */
+    preview: { type: 'string' },
   },
 });
 if (!values.prompts || !values.out) {
@@ -58,15 +60,18 @@ const seeds = values.seeds.split(',').map((s) => BigInt(s));
 const model = await loadModel(values.model, { intraOpNumThreads: Number(values.threads) });
 mkdirSync(values.out, { recursive: true });
 const bestOf = values['best-of'] === undefined ? defaultBestOf(model) : Number(values['best-of']);
+const preview = values.preview === undefined ? defaultPreview(model) : parsePreview(values.preview);
 try {
   const generated: Rendered[] = [];
-  const rows: { prompt: string; seed: string; key: string; ms: number }[] = [];
+  const rows: { prompt: string; seed: string; key: string; ms: number; searchMs: number }[] = [];
   for (const prompt of prompts) {
     for (const seed of seeds) {
-      const { key } = await searchKey(model, prompt, { seed, bestOf });
+      const t = performance.now();
+      const { key } = await searchKey(model, prompt, { seed, bestOf, preview });
+      const searchMs = performance.now() - t;
       const r = await render(model, key);
       generated.push(r);
-      rows.push({ prompt, seed: seed.toString(), key, ms: r.ms });
+      rows.push({ prompt, seed: seed.toString(), key, ms: r.ms, searchMs });
     }
   }
   writeFileSync(join(values.out, 'generated.rgb'), Buffer.concat(generated.map((r) => r.rgb)));
@@ -76,8 +81,24 @@ try {
   writeFileSync(join(values.out, 'random.rgb'), Buffer.concat(random.map((r) => r.rgb)));
   writeFileSync(join(values.out, 'random.json'), JSON.stringify(random.map((r) => ({ key: r.key, ms: r.ms }))));
   process.stdout.write(
-    `${JSON.stringify({ images: generated.length, medianMs: median(rows.map((r) => r.ms)), bestOf })}\n`,
+    `${JSON.stringify({
+      images: generated.length,
+      medianMs: median(rows.map((r) => r.ms)),
+      medianSearchMs: median(rows.map((r) => r.searchMs)),
+      bestOf,
+      preview,
+    })}\n`,
   );
 } finally {
   await model.release();
+}
+
+function parsePreview(text: string): SearchPreview | null {
+  if (text === 'none') return null;
+  const [afterSteps, keep] = text.split(',').map(Number);
+  if (!(Number.isInteger(afterSteps) && afterSteps >= 1 && Number.isInteger(keep) && keep >= 1)) {
+    process.stderr.write(`--preview takes STEPS,KEEP (two integers ≥ 1) or "none", got ${text}\n`);
+    process.exit(2);
+  }
+  return { afterSteps, keep };
 }

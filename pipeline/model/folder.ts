@@ -12,6 +12,8 @@ export interface LobMeta {
   image_size?: number;
   /** Candidates a search renders and ranks when its caller names no number (needs image_encoder); default 1. */
   search_best_of?: number;
+  /** Rank search candidates after `after_steps` steps and finish only the `keep` best (search.ts). */
+  search_preview?: { after_steps: number; keep: number };
 }
 
 /** Most candidates one search may render and rank. */
@@ -130,6 +132,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     throw new ModelLoadError(join(dir, 'model_index.json'), '"lob" must be an object');
   }
   checkSearchBestOf(dir, (lobRaw as LobMeta | undefined)?.search_best_of, onnx.imageEncoder !== null);
+  checkSearchPreview(dir, (lobRaw as LobMeta | undefined)?.search_preview);
   const unetConfig = readJson(dir, 'unet/config.json', false);
   const sampleSize = unetConfig?.sample_size;
   const hashed = [
@@ -169,6 +172,27 @@ function checkSearchBestOf(dir: string, value: unknown, canRank: boolean): void 
     throw new ModelLoadError(
       where,
       `"lob.search_best_of" is ${value}, but ranking candidates needs image_encoder/model.onnx`,
+    );
+  }
+}
+
+function checkSearchPreview(dir: string, value: unknown): void {
+  if (value === undefined) return;
+  const v = value as Record<string, unknown>;
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(v).every((k) => k === 'after_steps' || k === 'keep') &&
+    Number.isInteger(v.after_steps) &&
+    (v.after_steps as number) >= 1 &&
+    Number.isInteger(v.keep) &&
+    (v.keep as number) >= 1 &&
+    (v.keep as number) <= MAX_BEST_OF;
+  if (!ok) {
+    throw new ModelLoadError(
+      join(dir, 'model_index.json'),
+      `"lob.search_preview" must be {"after_steps": an integer ≥ 1, "keep": an integer from 1 to ${MAX_BEST_OF}}, got ${JSON.stringify(value)}`,
     );
   }
 }

@@ -1,7 +1,7 @@
 import { RenderCancelledError, RenderInputError } from '../errors.ts';
 import type { Model } from '../model/types.ts';
 import { decodeLatents } from '../model/vae-decoder.ts';
-import { createScheduler } from '../schedulers/index.ts';
+import { createScheduler, type Scheduler } from '../schedulers/index.ts';
 import { runUnet } from '../unet/call.ts';
 import { SeededRandom } from './prng.ts';
 
@@ -41,68 +41,121 @@ export interface GenerateOutput {
  * the conditional branch alone, diffusers' rule (`do_classifier_free_guidance = guidance_scale > 1`).
  */
 export async function generate(model: Model, input: GenerateInput): Promise<GenerateOutput> {
-  const [c, h, w] = model.shapes.latent;
-  const n = c * h * w;
-  const { tokens, hidden } = model.shapes;
-  if (input.latent.length !== n)
-    throw new RenderInputError(`latent has ${input.latent.length} values, the model needs ${c}×${h}×${w}`);
-  if (input.embedding.length !== tokens * hidden) {
-    throw new RenderInputError(`embedding has ${input.embedding.length} values, the model needs ${tokens}×${hidden}`);
-  }
-  const uncond = input.negative ?? model.uncond;
-  if (uncond.length !== tokens * hidden)
-    throw new RenderInputError(`negative embedding has ${uncond.length} values, the model needs ${tokens}×${hidden}`);
-  // LCM re-noises between steps; its noise comes from the key's latent so nothing outside the key matters
-  const noiseFor = (i: number) =>
-    SeededRandom.fromHash(
-      'lcm-noise',
-      new Uint8Array(input.latent.buffer, input.latent.byteOffset, input.latent.byteLength),
-      String(i),
-    ).normals(n);
-  const scheduler = createScheduler(model.folder.schedulerConfig, input.steps, { noiseFor });
-  const guided = input.guidanceScale > 1;
-  const g = input.guidanceScale;
+  const sampling = Sampling.start(model, input);
+  await sampling.advance(sampling.total);
+  return sampling.finish();
+}
 
-  const initialNoise = input.latent.map((v) => v * scheduler.initNoiseSigma);
-  let x: Float32Array = initialNoise;
-  const t0 = performance.now();
-  const total = scheduler.timesteps.length;
-  const stepLatents = input.keepSteps ? new Float32Array((total + 1) * n) : undefined;
-  stepLatents?.set(x, 0);
-  let unetCalls = 0;
-  for (let i = 0; i < total; i++) {
-    if (input.cancelled?.()) throw new RenderCancelledError();
-    const t = scheduler.timesteps[i];
-    const xIn = scheduler.scaleModelInput(x, i);
-    let eps: Float32Array;
-    if (!guided) {
-      eps = await runUnet(model.unet.session, model.shapes, xIn, t, input.embedding, 1);
-      unetCalls++;
-    } else {
-      const out = await model.guided.run(xIn, t, uncond, input.embedding);
-      unetCalls += out.calls;
-      eps = mixGuidance(out.uncond, out.cond, g);
-    }
-    x = scheduler.step(eps, i, x);
-    stepLatents?.set(x, (i + 1) * n);
-    input.onStep?.(i + 1, total);
+/**
+ * One render driven step by step, so that search can look at a candidate part-way (`preview`) and drop it before
+ * paying for the rest. Running it to the end in one go or in pieces gives the same bits: each step depends only on
+ * the previous one.
+ */
+export class Sampling {
+  readonly total: number;
+  private done = 0;
+  private x: Float32Array;
+  private last: { eps: Float32Array; index: number; sample: Float32Array } | null = null;
+  private readonly stepLatents: Float32Array | undefined;
+  private denoiseMs = 0;
+  private unetCalls = 0;
+
+  private constructor(
+    private readonly model: Model,
+    private readonly input: GenerateInput,
+    private readonly scheduler: Scheduler,
+    private readonly uncond: Float32Array,
+    private readonly initialNoise: Float32Array,
+  ) {
+    this.total = scheduler.timesteps.length;
+    this.x = initialNoise;
+    this.stepLatents = input.keepSteps ? new Float32Array((this.total + 1) * initialNoise.length) : undefined;
+    this.stepLatents?.set(initialNoise, 0);
   }
-  const denoiseMs = performance.now() - t0;
-  if (input.cancelled?.()) throw new RenderCancelledError();
-  const t1 = performance.now();
-  const img = await decodeLatents(model, x, 1);
-  const rgb = toRgb8(img.data, img.channels, img.height, img.width);
-  return {
-    scheduler: scheduler.name,
-    timesteps: [...scheduler.timesteps],
-    initialNoise,
-    finalLatent: x,
-    ...(stepLatents && { stepLatents }),
-    rgb,
-    width: img.width,
-    height: img.height,
-    timings: { denoiseMs, decodeMs: performance.now() - t1, unetCalls },
-  };
+
+  /** Checks the input against the model and builds the sampler; runs no UNet call yet. */
+  static start(model: Model, input: GenerateInput): Sampling {
+    const [c, h, w] = model.shapes.latent;
+    const n = c * h * w;
+    const { tokens, hidden } = model.shapes;
+    if (input.latent.length !== n)
+      throw new RenderInputError(`latent has ${input.latent.length} values, the model needs ${c}×${h}×${w}`);
+    if (input.embedding.length !== tokens * hidden) {
+      throw new RenderInputError(`embedding has ${input.embedding.length} values, the model needs ${tokens}×${hidden}`);
+    }
+    const uncond = input.negative ?? model.uncond;
+    if (uncond.length !== tokens * hidden)
+      throw new RenderInputError(`negative embedding has ${uncond.length} values, the model needs ${tokens}×${hidden}`);
+    // LCM re-noises between steps; its noise comes from the key's latent so nothing outside the key matters
+    const noiseFor = (i: number) =>
+      SeededRandom.fromHash(
+        'lcm-noise',
+        new Uint8Array(input.latent.buffer, input.latent.byteOffset, input.latent.byteLength),
+        String(i),
+      ).normals(n);
+    const scheduler = createScheduler(model.folder.schedulerConfig, input.steps, { noiseFor });
+    const initialNoise = input.latent.map((v) => v * scheduler.initNoiseSigma);
+    return new Sampling(model, input, scheduler, uncond, initialNoise);
+  }
+
+  /** Whether `preview` can say anything for this sampler (every one but PNDM). */
+  get canPreview(): boolean {
+    return this.scheduler.originalSample !== undefined;
+  }
+
+  /** Runs UNet steps until `until` of `total` are done. */
+  async advance(until: number): Promise<void> {
+    const { model, input, scheduler } = this;
+    const g = input.guidanceScale;
+    const t0 = performance.now();
+    for (let i = this.done; i < Math.min(until, this.total); i++) {
+      if (input.cancelled?.()) throw new RenderCancelledError();
+      const t = scheduler.timesteps[i];
+      const xIn = scheduler.scaleModelInput(this.x, i);
+      let eps: Float32Array;
+      if (!(g > 1)) {
+        eps = await runUnet(model.unet.session, model.shapes, xIn, t, input.embedding, 1);
+        this.unetCalls++;
+      } else {
+        const out = await model.guided.run(xIn, t, this.uncond, input.embedding);
+        this.unetCalls += out.calls;
+        eps = mixGuidance(out.uncond, out.cond, g);
+      }
+      this.last = { eps, index: i, sample: this.x };
+      this.x = scheduler.step(eps, i, this.x);
+      this.done = i + 1;
+      this.stepLatents?.set(this.x, this.done * this.x.length);
+      input.onStep?.(this.done, this.total);
+    }
+    this.denoiseMs += performance.now() - t0;
+  }
+
+  /** The finished latent that the last step predicts (the sampler's x0 estimate); null before the first step. */
+  preview(): Float32Array | null {
+    const { last, scheduler } = this;
+    if (!last || !scheduler.originalSample) return null;
+    return scheduler.originalSample(last.eps, last.index, last.sample);
+  }
+
+  /** Runs the remaining steps, then decodes the latent to 8-bit RGB. */
+  async finish(): Promise<GenerateOutput> {
+    await this.advance(this.total);
+    if (this.input.cancelled?.()) throw new RenderCancelledError();
+    const t1 = performance.now();
+    const img = await decodeLatents(this.model, this.x, 1);
+    const rgb = toRgb8(img.data, img.channels, img.height, img.width);
+    return {
+      scheduler: this.scheduler.name,
+      timesteps: [...this.scheduler.timesteps],
+      initialNoise: this.initialNoise,
+      finalLatent: this.x,
+      ...(this.stepLatents && { stepLatents: this.stepLatents }),
+      rgb,
+      width: img.width,
+      height: img.height,
+      timings: { denoiseMs: this.denoiseMs, decodeMs: performance.now() - t1, unetCalls: this.unetCalls },
+    };
+  }
 }
 
 /** Classifier-free guidance: uncond + s·(cond − uncond). */

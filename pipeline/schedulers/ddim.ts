@@ -31,17 +31,24 @@ export function createDdim(config: SchedulerConfig, steps: number): Scheduler {
     step(modelOutput, index, sample) {
       const { alpha: a, alphaPrev: aPrev } = plan[index];
       const out = new Float32Array(sample.length);
-      const r = config.clipSampleRange;
       for (let i = 0; i < sample.length; i++) {
-        let { x0, eps } = splitPrediction(config.predictionType, modelOutput[i], sample[i], a);
-        if (config.clipSample) {
-          x0 = Math.min(r, Math.max(-r, x0));
-          // diffusers re-derives epsilon from the clipped x0
-          eps = (sample[i] - Math.sqrt(a) * x0) / Math.sqrt(1 - a);
-        }
+        const { x0, eps } = split(modelOutput[i], sample[i], a);
         out[i] = Math.sqrt(aPrev) * x0 + Math.sqrt(1 - aPrev) * eps;
       }
       return out;
     },
+    originalSample(modelOutput, index, sample) {
+      const a = plan[index].alpha;
+      return sample.map((x, i) => split(modelOutput[i], x, a).x0);
+    },
   };
+
+  function split(out: number, x: number, a: number): { x0: number; eps: number } {
+    const p = splitPrediction(config.predictionType, out, x, a);
+    if (!config.clipSample) return p;
+    const r = config.clipSampleRange;
+    const x0 = Math.min(r, Math.max(-r, p.x0));
+    // diffusers re-derives epsilon from the clipped x0
+    return { x0, eps: (x - Math.sqrt(a) * x0) / Math.sqrt(1 - a) };
+  }
 }

@@ -118,5 +118,8 @@ export function createDpmSolver(config: SchedulerConfig, steps: number, options:
       previousX0 = x0;
       return out;
     },
+    originalSample(modelOutput, index, sample) {
+      return Float32Array.from(dataPrediction(modelOutput, sample, sigmas[index]));
+    },
   };
 }

@@ -45,15 +45,22 @@ export function createEuler(config: SchedulerConfig, steps: number): Scheduler {
       const out = new Float32Array(sample.length);
       for (let i = 0; i < sample.length; i++) {
         const x = sample[i];
-        const x0 =
-          config.predictionType === 'epsilon'
-            ? x - sigma * modelOutput[i]
-            : modelOutput[i] * (-sigma / Math.sqrt(sigma * sigma + 1)) + x / (sigma * sigma + 1);
-        out[i] = x + ((x - x0) / sigma) * dt;
+        out[i] = x + ((x - original(modelOutput[i], x, sigma)) / sigma) * dt;
       }
       return out;
     },
+    originalSample(modelOutput, index, sample) {
+      const sigma = sigmas[index];
+      return sample.map((x, i) => original(modelOutput[i], x, sigma));
+    },
   };
+
+  /** x0 from the model output at noise level sigma (the sample is x0 + sigma·eps, unscaled). */
+  function original(out: number, x: number, sigma: number): number {
+    return config.predictionType === 'epsilon'
+      ? x - sigma * out
+      : out * (-sigma / Math.sqrt(sigma * sigma + 1)) + x / (sigma * sigma + 1);
+  }
 }
 
 /** np.interp over the integer grid 0..len−1. */

@@ -24,30 +24,37 @@ export function createLcm(
   const timesteps: number[] = [];
   for (let i = 0; i < steps; i++) timesteps.push(origin[Math.floor((i * origin.length) / steps)]);
   const sigmaData = 0.5;
+
+  /** LCM's denoised estimate at step `index`: the consistency function's skip/out mix of x0 and the sample. */
+  function denoised(out: number, x: number, index: number): number {
+    const t = timesteps[index];
+    const scaled = t * config.timestepScaling;
+    const cSkip = (sigmaData * sigmaData) / (scaled * scaled + sigmaData * sigmaData);
+    const cOut = scaled / Math.sqrt(scaled * scaled + sigmaData * sigmaData);
+    let { x0 } = splitPrediction(config.predictionType, out, x, ac[t]);
+    if (config.clipSample) x0 = Math.min(config.clipSampleRange, Math.max(-config.clipSampleRange, x0));
+    return cOut * x0 + cSkip * x;
+  }
+
   return {
     name: 'LCMScheduler',
     timesteps,
     initNoiseSigma: 1,
     scaleModelInput: (sample) => sample,
     step(modelOutput, index, sample) {
-      const t = timesteps[index];
       const last = index === steps - 1;
-      const prevT = last ? t : timesteps[index + 1];
-      const a = ac[t];
+      const prevT = last ? timesteps[index] : timesteps[index + 1];
       const aPrev = prevT >= 0 ? ac[prevT] : finalAlpha;
-      const scaled = t * config.timestepScaling;
-      const cSkip = (sigmaData * sigmaData) / (scaled * scaled + sigmaData * sigmaData);
-      const cOut = scaled / Math.sqrt(scaled * scaled + sigmaData * sigmaData);
       const noise = last ? null : noiseFor(index);
-      const r = config.clipSampleRange;
       const out = new Float32Array(sample.length);
       for (let i = 0; i < sample.length; i++) {
-        let { x0 } = splitPrediction(config.predictionType, modelOutput[i], sample[i], a);
-        if (config.clipSample) x0 = Math.min(r, Math.max(-r, x0));
-        const denoised = cOut * x0 + cSkip * sample[i];
-        out[i] = noise ? Math.sqrt(aPrev) * denoised + Math.sqrt(1 - aPrev) * noise[i] : denoised;
+        const d = denoised(modelOutput[i], sample[i], index);
+        out[i] = noise ? Math.sqrt(aPrev) * d + Math.sqrt(1 - aPrev) * noise[i] : d;
       }
       return out;
+    },
+    originalSample(modelOutput, index, sample) {
+      return sample.map((x, i) => denoised(modelOutput[i], x, index));
     },
   };
 }

@@ -12,6 +12,12 @@ export interface Scheduler {
   readonly initNoiseSigma: number;
   scaleModelInput(sample: Float32Array, index: number): Float32Array;
   step(modelOutput: Float32Array, index: number, sample: Float32Array): Float32Array;
+  /**
+   * The finished latent this step's model output predicts (x0), with the same arguments as `step` and no effect on
+   * the scheduler's state: search ranks candidates on it before they finish. Absent where a sampler has no
+   * one-step estimate (PNDM mixes several steps' outputs).
+   */
+  originalSample?(modelOutput: Float32Array, index: number, sample: Float32Array): Float32Array;
 }
 
 /** Recover x0 and epsilon from a UNet output under the config's parameterisation (alpha = alpha_cumprod at t). */

@@ -95,14 +95,14 @@ def model_variant(model, scheduler, steps, guidance, tmp):
     return dst
 
 
-def render(model, prompts, seeds, n_random, out, best_of=None):
+def render(model, prompts, seeds, n_random, out, best_of=None, preview=None):
     """scripts/eval-renders.ts: returns (generated uint8 [P*S,64,64,3], rows, random uint8 [R,64,64,3], info)."""
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "prompts.json"), "w") as f:
         json.dump(prompts, f)
     cmd = ["npx", "tsx", "scripts/eval-renders.ts", "--model", model, "--prompts", os.path.join(out, "prompts.json"),
            "--seeds", ",".join(map(str, seeds)), "--random", str(n_random), "--out", out,
-           *(["--best-of", str(best_of)] if best_of else [])]
+           *(["--best-of", str(best_of)] if best_of else []), *(["--preview", preview] if preview else [])]
     res = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
     info = json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -158,7 +158,8 @@ def colour_report(gen, gen_concepts, real, real_concepts):
 
 
 
-def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidance=None, sheet=True, best_of=None):
+def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidance=None, sheet=True, best_of=None,
+             preview=None):
     torch.set_num_threads(2)
     judge, _ = J.load()
     tok = J.tokenizer()
@@ -169,7 +170,7 @@ def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidan
     with tempfile.TemporaryDirectory() as tmp:
         variant = model_variant(model, scheduler, steps, guidance, tmp)
         gen, rows, rnd_imgs, info = render(variant, [p for _, p, _ in chosen], [0, 1], N_RANDOM,
-                                           os.path.join(tmp, "renders"), best_of)
+                                           os.path.join(tmp, "renders"), best_of, preview)
     gen_truth = torch.tensor([index[c] for c, _, _ in chosen for _ in (0, 1)])
     gen_groups = [g for _, _, g in chosen for _ in (0, 1)]
     txt = J.embed_names(judge, tok, names)  # once: every image set is ranked against the same names
@@ -205,7 +206,8 @@ def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidan
     metrics = {
         "model": model, "sampler": scheduler or "shipped", "steps": steps, "guidance": guidance, "best_of": info["bestOf"],
         "prompts": len(chosen), "seeds": [0, 1], "names": len(names), "top_k": J.TOP_K,
-        "median_ms_per_image": info["medianMs"],
+        "preview": info.get("preview"), "median_ms_per_image": info["medianMs"],
+        "median_ms_per_search": info.get("medianSearchMs"),
         "real": {"r_at_10": real_r, "images": len(real_idx), "per_style": per_style},
         "generated": {"r_at_10": gen_r, "of_ceiling": gen_r / real_r, "images": len(gen)},
         "random_keys": {"r_at_10": float(rand_hit.mean()), "images": len(rnd_imgs),
@@ -265,10 +267,12 @@ if __name__ == "__main__":
     ap.add_argument("--guidance", type=float)
     ap.add_argument("--best-of", type=int,
                     help="search as `lob search --best-of N` (default: as `lob search` alone, the model's own number)")
+    ap.add_argument("--preview", metavar="STEPS,KEEP|none",
+                    help="search's early ranking (default: the model's lob.search_preview; none: finish every candidate)")
     ap.add_argument("--sweep-out", help="append this point's metrics to a JSON list (no contact sheet)")
     a = ap.parse_args()
     m = evaluate(a.model, a.out, a.quick, a.scheduler, a.steps, a.guidance, sheet=not a.sweep_out,
-                 best_of=a.best_of)
+                 best_of=a.best_of, preview=a.preview)
     if a.sweep_out:
         points = json.load(open(a.sweep_out)) if os.path.exists(a.sweep_out) else []
         points.append(m)

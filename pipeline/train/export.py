@@ -172,7 +172,7 @@ def keyspace_profile(states, version):
 
 
 def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDIM", image_encoder=None,
-           search_best_of=1):
+           search_best_of=1, search_preview=None):
     torch.manual_seed(0)
     ae, clip = TR.load_frozen()
     if image_encoder:  # ranker.py's retrained image tower; the text tower (and so every key) is unchanged
@@ -223,7 +223,9 @@ def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDI
         "vae_decoder": ["diffusers", "OnnxRuntimeModel"],
         "vae_encoder": ["diffusers", "OnnxRuntimeModel"],
         "lob": {"name": "emoji-ldm", "version": version, "default_steps": steps, "guidance_scale": guidance,
-                "image_size": 64, **({"search_best_of": search_best_of} if search_best_of > 1 else {})},
+                "image_size": 64, **({"search_best_of": search_best_of} if search_best_of > 1 else {}),
+                **({"search_preview": {"after_steps": search_preview[0], "keep": search_preview[1]}}
+                   if search_preview else {})},
     })
     write_json(os.path.join(out, "scheduler", "scheduler_config.json"), {
         **SCHEDULER_CLASSES[scheduler],
@@ -313,10 +315,15 @@ if __name__ == "__main__":
     ap.add_argument("--image-encoder", help="image tower from ranker.py (default: the CLIP stage's own)")
     ap.add_argument("--search-best-of", type=int, default=1,
                     help="candidates a search ranks when its caller names no number (model_index lob.search_best_of)")
+    ap.add_argument("--search-preview", metavar="STEPS,KEEP",
+                    type=lambda v: tuple(int(x) for x in v.split(",")),
+                    help="rank search candidates after STEPS steps and finish the KEEP best (lob.search_preview)")
     args = ap.parse_args()
+    if args.search_preview and (len(args.search_preview) != 2 or min(args.search_preview) < 1):
+        ap.error("--search-preview takes STEPS,KEEP, two integers ≥ 1")
     torch.set_num_threads(2)
     export(args.out, args.unet, args.version, args.steps, args.guidance, args.key_version, args.scheduler,
-           args.image_encoder, args.search_best_of)
+           args.image_encoder, args.search_best_of, args.search_preview)
     total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(args.out) for fn in fns
                 if fn.endswith(".onnx"))
     print(f"exported to {args.out}: ONNX total {total / 1e6:.2f} MB")

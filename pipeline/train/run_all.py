@@ -2,7 +2,7 @@
 
 Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 9 --unet-min 58
        --decoder-min 6 --more-min 55 --unet3-min 256 --cool-min 45 --unet5-min 131 --cool5-min 50]
-       [--version 5.0.0 --key-version 5] [--steps 16] [--guidance 6] [--scheduler DDIM] [--search-best-of 4]
+       [--version 5.0.0 --key-version 5] [--steps 16] [--guidance 6] [--scheduler DDIM] [--search-best-of 4] [--search-preview STEPS,KEEP]
 
 The stages are time-budgeted and checkpointed in runs/ (every 3 minutes), so after an interruption (a session that
 ends, a reboot) the same command with --resume continues where it stopped; a finished stage is skipped. Model 3's
@@ -50,6 +50,8 @@ if __name__ == "__main__":
     ap.add_argument("--version", default="5.0.0")
     ap.add_argument("--key-version", default="5", help="the keyspace profile version: bump it with new weights")
     ap.add_argument("--search-best-of", default="4", help="candidates a search ranks when none is named")
+    ap.add_argument("--search-preview", metavar="STEPS,KEEP",
+                    help="search ranks its candidates after STEPS steps and finishes the KEEP best (default: all finish)")
     ap.add_argument("--steps", default="16")
     ap.add_argument("--guidance", default="6")
     ap.add_argument("--scheduler", default="DDIM", choices=["DDIM", "DPM", "Euler"])
@@ -68,6 +70,7 @@ if __name__ == "__main__":
     unet = os.path.join(RUNS, "unet5_cool.pt")
     run(PY, os.path.join(HERE, "export.py"), "--unet", unet, "--version", a.version, "--key-version", a.key_version,
         "--steps", a.steps, "--guidance", a.guidance, "--scheduler", a.scheduler,
-        "--image-encoder", os.path.join(RUNS, "ranker.pt"), "--search-best-of", a.search_best_of)
+        "--image-encoder", os.path.join(RUNS, "ranker.pt"), "--search-best-of", a.search_best_of,
+        *(["--search-preview", a.search_preview] if a.search_preview else []))
     run(PY, os.path.join(HERE, "evaluate.py"), "--model", os.path.join(ROOT, "models", "emoji"))
     run(PY, os.path.join(HERE, "write_card.py"), "--unet", unet)

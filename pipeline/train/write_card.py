@@ -71,9 +71,12 @@ def data_md():
 def metrics_md(m):
     g = m["generated"]
     best_of = m.get("best_of") or 1
+    pv = m.get("preview")
+    early = (f". It ranks them early: after {pv['afterSteps']} steps each is scored on the picture its sampler "
+             f"predicts, and only the {pv['keep']} best finish (`lob.search_preview`);" if pv else "")
     ranked = (f"`lob search` as shipped renders {best_of} candidates and keeps the one the shipped image encoder ranks "
-              "closest to the prompt (`lob.search_best_of`); the generator alone, one candidate, is the sweep's "
-              "best-of 1 rows." if best_of > 1 else "")
+              f"closest to the prompt (`lob.search_best_of`){early or ';'} the generator alone, one candidate, is the "
+              "sweep's best-of 1 rows." if best_of > 1 else "")
     rows = "".join(
         f"| {grp} | {pct(v['real'])} | {pct(v['generated'])} | {pct(v['of_ceiling'])} |\n"
         for grp, v in m["per_group"].items())
@@ -115,21 +118,34 @@ def sweep_md(points, shipped):
         return ""
     def val(p, k):
         return shipped[k] if p.get(k) in (None, "shipped") else p[k]
-    def cost(p):  # a best-of-N search renders N candidates, then the key is rendered: N + 1 images
+    def cost(p):  # measured search time + the key's render; older points: N candidates + the key, N + 1 images
+        if p.get("median_ms_per_search") is not None:
+            return p["median_ms_per_search"] + p["median_ms_per_image"]
         n = p.get("best_of") or 1
         return p["median_ms_per_image"] * (n + 1 if n > 1 else 1)
+    def best_of(p):
+        pv = p.get("preview")
+        n = p.get("best_of") or 1
+        return f"{n}, ranked after {pv['afterSteps']} steps, {pv['keep']} finished" if pv and n > pv["keep"] else n
     rows = "".join(
-        f"| {val(p, 'sampler')} | {val(p, 'steps')} | {val(p, 'guidance'):g} | {p.get('best_of', 1)} | "
+        f"| {val(p, 'sampler')} | {val(p, 'steps')} | {val(p, 'guidance'):g} | {best_of(p)} | "
         f"{pct(p['generated']['r_at_10'])} | {p['median_ms_per_image']:.0f} | {cost(p):.0f} | "
         f"{100 * p['generated']['r_at_10'] / cost(p) * 100:.2f} |\n"
         for p in points)
     return ("Sampler and steps, by quality per millisecond (`evaluate.py --scheduler S --steps N --sweep-out`, "
             f"{points[0]['prompts']} of the evaluation's prompts × 2 seeds; ms = median render time of one image "
-            "in the evaluation process, so compare within the table; a best-of-N search renders N candidates and then "
-            "its key, N + 1 images, so its cost per result is N + 1 renders):\n\n"
+            "in the evaluation process, so compare within the table; " + cost_note(points) + "):\n\n"
             "| sampler | steps | guidance | search best-of | generated R@10 | ms / image | ms / search + render "
             "| R@10 points per 100 ms of it |\n"
             "|---|---|---|---|---|---|---|---|\n" + rows + "\n" + sweep_noise(points) + best_of_note(points, shipped))
+
+
+def cost_note(points):
+    if all(p.get("median_ms_per_search") is None for p in points):
+        return ("a best-of-N search renders N candidates and then its key, N + 1 images, so its cost per result is "
+                "N + 1 renders")
+    return ("the cost of a result is the search's measured time plus the key's render, or for points measured before "
+            "searches were timed, N + 1 renders for a best-of-N search")
 
 
 def best_of_note(points, shipped):
@@ -138,9 +154,13 @@ def best_of_note(points, shipped):
     if len(ranked) < 2:
         return ""
     n = shipped["best_of"]
+    pv = shipped.get("preview")
+    how = (f"ranking them after {pv['afterSteps']} steps and finishing the {pv['keep']} best, so that it costs about "
+           f"{(n * pv['afterSteps'] + pv['keep'] * (shipped['steps'] - pv['afterSteps'])) / shipped['steps'] + 1:.1f} "
+           "renders per result" if pv else f"a balance against its time ({n} + 1 renders per result); "
+           "`lob search --best-of 8` and the app's \"Try 8\" rank more")
     return (f"Search's best-of ({', '.join(map(str, ranked))} candidates above) moves the rate more than any sampler, "
-            f"step count or guidance scale does. The shipped search ranks {n}, a balance against its time "
-            f"({n} + 1 renders per result); `lob search --best-of 8` and the app's \"Try 8\" rank more.\n\n")
+            f"step count or guidance scale does. The shipped search ranks {n}, {how}.\n\n")
 
 
 def sweep_noise(points):
@@ -226,7 +246,9 @@ def main(unet_ckpt):
     obs_path = os.path.join(DOCS, "observations.md")
     observations = open(obs_path).read().strip() + "\n" if os.path.exists(obs_path) else ""
     shipped = {"sampler": sched.replace("Scheduler", ""), "steps": index["default_steps"],
-               "guidance": index["guidance_scale"], "best_of": index.get("search_best_of", 1)}
+               "guidance": index["guidance_scale"], "best_of": index.get("search_best_of", 1),
+               "preview": ({"afterSteps": index["search_preview"]["after_steps"], "keep": index["search_preview"]["keep"]}
+                           if "search_preview" in index else None)}
     card = f"""# emoji-ldm {index['version']} — the embedded default model
 
 A small text-to-image latent diffusion model in the Stable Diffusion family (text encoder, autoencoder, UNet with

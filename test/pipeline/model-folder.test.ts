@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelLoadError } from '../../pipeline/errors.ts';
 import { loadModel } from '../../pipeline/model/load.ts';
-import { defaultBestOf, searchKey } from '../../pipeline/render/search.ts';
+import { Sampling } from '../../pipeline/render/generate.ts';
+import { decodeModelKey } from '../../pipeline/render/keys.ts';
+import { defaultBestOf, defaultPreview, searchKey } from '../../pipeline/render/search.ts';
 import { TINY_EMOJI, TINY_SD15 } from './helpers.ts';
 
 const dirs: string[] = [];
@@ -192,6 +194,64 @@ describe('loading a diffusers ONNX folder', () => {
     setLob(dir, { search_best_of: 2 });
     rmSync(join(dir, 'image_encoder'), { recursive: true });
     expect((await loadError(dir)).problem).toMatch(/search_best_of" is 2, but ranking candidates needs image_encoder/);
+  });
+});
+
+describe('early ranking of search candidates (lob.search_preview)', () => {
+  it('ranks every candidate part-way, finishes only the best previews, and keeps the best finished one', async () => {
+    const dir = copyFixture(TINY_EMOJI);
+    setLob(dir, { search_best_of: 6, search_preview: { after_steps: 2, keep: 2 } });
+    const model = await loadModel(dir, { intraOpNumThreads: 1 });
+    try {
+      expect(defaultPreview(model)).toEqual({ afterSteps: 2, keep: 2 });
+      const early = await searchKey(model, 'happy red cat', { seed: 9 });
+      const full = await searchKey(model, 'happy red cat', { seed: 9, preview: null });
+      // the same six keys either way: the preview only decides which of them finish
+      expect(early.candidates.map((c) => c.key)).toEqual(full.candidates.map((c) => c.key));
+      const finished = early.candidates.filter((c) => c.score !== null);
+      expect(finished).toHaveLength(2);
+      const previews = early.candidates.map((c) => c.previewScore as number);
+      expect(previews.every(Number.isFinite)).toBe(true);
+      const cutoff = [...previews].sort((a, b) => b - a)[1];
+      for (const c of finished) expect(c.previewScore).toBeGreaterThanOrEqual(cutoff);
+      // a finished candidate scores what it scores when every candidate finishes, and the best of them wins
+      for (const c of finished) expect(c.score).toBe(full.candidates.find((f) => f.key === c.key)?.score);
+      const best = finished.reduce((a, b) => ((b.score as number) > (a.score as number) ? b : a));
+      expect(early.key).toBe(best.key);
+      expect(early.score).toBe(best.score);
+      expect(full.candidates.every((c) => c.score !== null && c.previewScore === undefined)).toBe(true);
+      // the estimate is the sampler's x0: after the last step (to alpha_cumprod[0] ≈ 0.99915) it is the finished
+      // latent but for a sqrt(1 − 0.99915) share of noise
+      const d = decodeModelKey(model, early.key);
+      const input = { steps: d.steps, embedding: d.embedding, latent: d.latent, guidanceScale: model.guidanceScale };
+      const run = Sampling.start(model, input);
+      expect(run.preview()).toBeNull();
+      await run.advance(run.total);
+      const x0 = run.preview() as Float32Array;
+      const done = await run.finish();
+      const dist = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0);
+      expect(dist(x0, done.finalLatent)).toBeGreaterThan(0);
+      expect(dist(x0, done.finalLatent)).toBeLessThan(0.05 * dist(done.initialNoise, done.finalLatent));
+      // reproducible, and a preview at or past the last step finishes every candidate
+      expect((await searchKey(model, 'happy red cat', { seed: 9 })).key).toBe(early.key);
+      const late = await searchKey(model, 'happy red cat', { seed: 9, preview: { afterSteps: 99, keep: 1 } });
+      expect(late.candidates.every((c) => c.score !== null)).toBe(true);
+      expect(late.key).toBe(full.key);
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('refuses a lob.search_preview that is not {after_steps ≥ 1, keep 1..64}', async () => {
+    for (const bad of [4, { after_steps: 0, keep: 2 }, { after_steps: 4 }, { after_steps: 4, keep: 65 }, [4, 3]]) {
+      const dir = copyFixture(TINY_EMOJI);
+      setLob(dir, { search_preview: bad });
+      const err = await loadError(dir);
+      expect(err.file).toBe(join(dir, 'model_index.json'));
+      expect(err.problem).toBe(
+        `"lob.search_preview" must be {"after_steps": an integer ≥ 1, "keep": an integer from 1 to 64}, got ${JSON.stringify(bad)}`,
+      );
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import { RenderCancelledError } from '../../pipeline/errors.ts';
 import { loadModel } from '../../pipeline/model/load.ts';
 import type { Model } from '../../pipeline/model/types.ts';
 import { readPngKey, sha256Hex } from '../../pipeline/png/render-png.ts';
+import { generate, Sampling } from '../../pipeline/render/generate.ts';
 import { decodeModelKey } from '../../pipeline/render/keys.ts';
 import { renderKey } from '../../pipeline/render/render.ts';
 import { keyFor, TINY_SD15 } from './helpers.ts';
@@ -123,5 +124,22 @@ describe('rendering the SD 1.5-interface fixture end to end', () => {
     const run = renderKey(model, key, { cancelled: () => ++calls > 2 });
     await expect(run).rejects.toBeInstanceOf(RenderCancelledError);
     expect(calls).toBe(3);
+  });
+
+  it('renders the same bits when driven step by step (as search previews candidates) as in one go', async () => {
+    const d = decodeModelKey(model, key);
+    const input = { steps: d.steps, embedding: d.embedding, latent: d.latent, guidanceScale: 7.5 };
+    const whole = await generate(model, input);
+    const sampling = Sampling.start(model, input);
+    await sampling.advance(1);
+    // this fixture samples with PNDM, whose multistep update has no one-step x0 estimate to preview
+    expect(sampling.canPreview).toBe(false);
+    expect(sampling.preview()).toBeNull();
+    await sampling.advance(sampling.total - 1);
+    await sampling.advance(sampling.total - 1); // already there: no step runs twice
+    const piecewise = await sampling.finish();
+    expect(Buffer.from(piecewise.rgb).equals(Buffer.from(whole.rgb))).toBe(true);
+    expect(Buffer.from(piecewise.finalLatent.buffer).equals(Buffer.from(whole.finalLatent.buffer))).toBe(true);
+    expect(piecewise.timings.unetCalls).toBe(whole.timings.unetCalls);
   });
 });

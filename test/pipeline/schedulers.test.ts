@@ -214,3 +214,36 @@ describe('config', () => {
     }
   });
 });
+
+describe('x0 estimates (search ranks candidates on them part-way)', () => {
+  const ac = alphasCumprod(parseSchedulerConfig(SD));
+  const x0 = 0.35;
+  const eps = -0.8;
+
+  it('DDIM, DPM-Solver++ and LCM recover x0 exactly from the true noise, without moving their state', () => {
+    for (const className of ['DDIMScheduler', 'DPMSolverMultistepScheduler']) {
+      const s = createScheduler({ ...SD, _class_name: className, timestep_spacing: 'trailing' }, 8);
+      const t = s.timesteps[2];
+      const x = new Float32Array([Math.sqrt(ac[t]) * x0 + Math.sqrt(1 - ac[t]) * eps]);
+      expect(s.originalSample?.(new Float32Array([eps]), 2, x)[0]).toBeCloseTo(x0, 5);
+    }
+    // DPM-Solver runs in order: an estimate at step 2 must not count as a step
+    const dpm = createScheduler({ ...SD, _class_name: 'DPMSolverMultistepScheduler' }, 4);
+    dpm.originalSample?.(new Float32Array([eps]), 2, new Float32Array([1]));
+    expect(() => dpm.step(new Float32Array([eps]), 0, new Float32Array([1]))).not.toThrow();
+    // LCM's estimate is what its last step returns
+    const lcm = createScheduler({ ...SD, _class_name: 'LCMScheduler', original_inference_steps: 50 }, 4, {
+      noiseFor: () => new Float32Array([0]),
+    });
+    const x = new Float32Array([0.9]);
+    expect(lcm.originalSample?.(new Float32Array([eps]), 3, x)[0]).toBe(lcm.step(new Float32Array([eps]), 3, x)[0]);
+  });
+
+  it('Euler recovers x0 from its sigma-scaled sample; PNDM offers no estimate', () => {
+    const s = createScheduler({ ...SD, _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'trailing' }, 4);
+    const sigma = s.initNoiseSigma; // trailing: the first step's sigma
+    expect(s.originalSample?.(new Float32Array([eps]), 0, new Float32Array([x0 + sigma * eps]))[0]).toBeCloseTo(x0, 5);
+    const pndm = createScheduler({ ...SD, _class_name: 'PNDMScheduler', skip_prk_steps: true }, 4);
+    expect(pndm.originalSample).toBeUndefined();
+  });
+});

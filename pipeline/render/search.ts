@@ -133,9 +133,9 @@ export function defaultPreview(model: Model): SearchPreview | null {
 
 /**
  * Scores every candidate key against the prompt. With a preview, all run `afterSteps` steps and are scored on the
- * image their sampler predicts from there; only the `keep` best finish (measured on the default model: 8 candidates
- * ranked after 4 of 16 steps, 3 finished, pick as well as 8 finished, for about the cost of 4; docs/model/).
- * Samplers without an estimate (PNDM), and previews at or past the last step, finish every candidate.
+ * image their sampler predicts from there; only the `keep` best finish, so a search can look at more candidates for
+ * the same time (measured on the default model, where it did not beat 4 finished beyond noise: pipeline/train/
+ * README.md). Samplers without an estimate (PNDM), and previews at or past the last step, finish every candidate.
  */
 async function rankCandidates(
   model: Model,

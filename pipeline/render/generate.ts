@@ -41,9 +41,7 @@ export interface GenerateOutput {
  * the conditional branch alone, diffusers' rule (`do_classifier_free_guidance = guidance_scale > 1`).
  */
 export async function generate(model: Model, input: GenerateInput): Promise<GenerateOutput> {
-  const sampling = Sampling.start(model, input);
-  await sampling.advance(sampling.total);
-  return sampling.finish();
+  return Sampling.start(model, input).finish();
 }
 
 /**

@@ -25,15 +25,18 @@ export function createLcm(
   for (let i = 0; i < steps; i++) timesteps.push(origin[Math.floor((i * origin.length) / steps)]);
   const sigmaData = 0.5;
 
-  /** LCM's denoised estimate at step `index`: the consistency function's skip/out mix of x0 and the sample. */
-  function denoised(out: number, x: number, index: number): number {
+  /** LCM's denoised estimate at step `index` (per value): the consistency function's skip/out mix of x0 and x. */
+  function denoiser(index: number): (out: number, x: number) => number {
     const t = timesteps[index];
     const scaled = t * config.timestepScaling;
     const cSkip = (sigmaData * sigmaData) / (scaled * scaled + sigmaData * sigmaData);
     const cOut = scaled / Math.sqrt(scaled * scaled + sigmaData * sigmaData);
-    let { x0 } = splitPrediction(config.predictionType, out, x, ac[t]);
-    if (config.clipSample) x0 = Math.min(config.clipSampleRange, Math.max(-config.clipSampleRange, x0));
-    return cOut * x0 + cSkip * x;
+    const r = config.clipSampleRange;
+    return (out, x) => {
+      let { x0 } = splitPrediction(config.predictionType, out, x, ac[t]);
+      if (config.clipSample) x0 = Math.min(r, Math.max(-r, x0));
+      return cOut * x0 + cSkip * x;
+    };
   }
 
   return {
@@ -46,15 +49,17 @@ export function createLcm(
       const prevT = last ? timesteps[index] : timesteps[index + 1];
       const aPrev = prevT >= 0 ? ac[prevT] : finalAlpha;
       const noise = last ? null : noiseFor(index);
+      const denoised = denoiser(index);
       const out = new Float32Array(sample.length);
       for (let i = 0; i < sample.length; i++) {
-        const d = denoised(modelOutput[i], sample[i], index);
+        const d = denoised(modelOutput[i], sample[i]);
         out[i] = noise ? Math.sqrt(aPrev) * d + Math.sqrt(1 - aPrev) * noise[i] : d;
       }
       return out;
     },
     originalSample(modelOutput, index, sample) {
-      return sample.map((x, i) => denoised(modelOutput[i], x, index));
+      const denoised = denoiser(index);
+      return sample.map((x, i) => denoised(modelOutput[i], x));
     },
   };
 }

@@ -134,7 +134,8 @@ def write_json(path, obj):
 EDITIONS = [{"version": 1, "model": "emoji-ldm 1.0.0", "tag": "emoji-ldm-1.0.0"},
             {"version": 2, "model": "emoji-ldm 2.0.1", "tag": "emoji-ldm-2.0.1"},
             {"version": 3, "model": "emoji-ldm 3.0.0", "tag": "emoji-ldm-3.0.0"},
-            {"version": 4, "model": "emoji-ldm 4.0.0", "tag": "emoji-ldm-4.0.0"}]
+            {"version": 4, "model": "emoji-ldm 4.0.0", "tag": "emoji-ldm-4.0.0"},
+            {"version": 5, "model": "emoji-ldm 5.0.0", "tag": "emoji-ldm-5.0.0"}]
 # the samplers export can write (evaluate.py --scheduler sweeps the same ones)
 SCHEDULER_CLASSES = {
     "DDIM": {"_class_name": "DDIMScheduler"},

@@ -137,7 +137,17 @@ def sweep_md(points, shipped):
             "in the evaluation process, so compare within the table; " + cost_note(points) + "):\n\n"
             "| sampler | steps | guidance | search best-of | generated R@10 | ms / image | ms / search + render "
             "| R@10 points per 100 ms of it |\n"
-            "|---|---|---|---|---|---|---|---|\n" + rows + "\n" + sweep_noise(points) + best_of_note(points, shipped))
+            "|---|---|---|---|---|---|---|---|\n" + rows + "\n" + sweep_noise(points) + best_of_note(points, shipped)
+            + earlier_sweep_note(points))
+
+
+def earlier_sweep_note(points):
+    """An edition that swept only some points says where the others were last measured."""
+    if {p.get("sampler") for p in points} & {"DPM", "Euler"}:
+        return ""
+    return ("This edition's sweep reran the best-of and step-count points only. DPM-Solver++ 2M and Euler (8 and 16 "
+            "steps) and guidance 4 and 8 were last swept on 5.0.0's weights (docs/model/sweep-5.0.0.json), where none "
+            "beat DDIM 16 steps at guidance 6 by more than the noise.\n\n")
 
 
 def cost_note(points):

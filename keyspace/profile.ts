@@ -15,7 +15,7 @@ export type SectionKind = 'steps' | 'embedding' | 'latent' | 'negative' | 'guida
 /** Sections that hold one value chosen from a list: its code is the value's index. */
 export type DiscreteKind = 'steps' | 'guidance';
 export type ArrayKind = Exclude<SectionKind, DiscreteKind>;
-export const KEY_ORDERS = ['tiles', 'nested'] as const;
+export const KEY_ORDERS = ['tiles', 'nested', 'halves'] as const;
 export type KeyOrder = (typeof KEY_ORDERS)[number];
 
 export type SectionJson =
@@ -36,7 +36,9 @@ export interface ProfileJson {
   text?: 'prefixed' | 'bare-base64';
   /**
    * How a prefixed key's index bits map to codes (docs/keyspace.md "Order"). 'tiles' (the default, emoji-1 and
-   * emoji-2): next moves one 2×2 latent tile. 'nested' (emoji-3): next moves a quadrant by one code level, book every sign.
+   * emoji-2): next moves one 2×2 latent tile. 'nested' (emoji-3 to emoji-6): next moves a quadrant by one code level,
+   * book every sign. 'halves' (emoji-7): the same with a level of left and right halves above the quadrants, and next
+   * moves a half.
    */
   order?: KeyOrder;
   sections: SectionJson[];

@@ -73,6 +73,12 @@ const STRIDE_LABELS: Record<KeyOrder, Record<Stride, string>> = {
     shelf: 'shelf — nudge the prompt',
     wall: 'wall — change the steps',
   },
+  halves: {
+    page: 'page — the same picture, varied',
+    book: 'book — another picture of the prompt',
+    shelf: 'shelf — nudge the prompt',
+    wall: 'wall — change the steps',
+  },
 };
 
 // Each candidate is one more render on a shared server; the CLI allows more (pipeline's MAX_BEST_OF).

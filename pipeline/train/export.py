@@ -135,7 +135,8 @@ EDITIONS = [{"version": 1, "model": "emoji-ldm 1.0.0", "tag": "emoji-ldm-1.0.0"}
             {"version": 2, "model": "emoji-ldm 2.0.1", "tag": "emoji-ldm-2.0.1"},
             {"version": 3, "model": "emoji-ldm 3.0.0", "tag": "emoji-ldm-3.0.0"},
             {"version": 4, "model": "emoji-ldm 4.0.0", "tag": "emoji-ldm-4.0.0"},
-            {"version": 5, "model": "emoji-ldm 5.0.0", "tag": "emoji-ldm-5.0.0"}]
+            {"version": 5, "model": "emoji-ldm 5.0.0", "tag": "emoji-ldm-5.0.0"},
+            {"version": 6, "model": "emoji-ldm 6.0.0", "tag": "emoji-ldm-6.0.0"}]
 # the samplers export can write (evaluate.py --scheduler sweeps the same ones)
 SCHEDULER_CLASSES = {
     "DDIM": {"_class_name": "DDIMScheduler"},
@@ -167,8 +168,9 @@ def keyspace_profile(states, version):
         ],
         "constants": constants,
         "editions": [e for e in EDITIONS if e["version"] < int(version)],
-        # from emoji-3 on, next/prev move the whole picture a visible step (docs/strides.md); emoji-1/2 keep 'tiles'
-        **({"order": "nested"} if int(version) >= 3 else {}),
+        # from emoji-3 on, next/prev move the whole picture a visible step (docs/strides.md); emoji-1/2 keep 'tiles';
+        # from emoji-7 on, next moves half the latent (a quadrant moved searched keys' pictures by under 12/255)
+        **({"order": "halves"} if int(version) >= 7 else {"order": "nested"} if int(version) >= 3 else {}),
     }
 
 

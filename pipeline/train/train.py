@@ -112,9 +112,11 @@ class Budget:
         """Linear warmup over the first minutes, then constant: for runs whose end is not known in advance."""
         return base * min(1.0, 0.1 + 0.9 * self.elapsed / (warm_minutes * 60.0))
 
-    def decay_lr(self, base, floor=0.02):
-        """Linear decay from `base` to `floor`·base over the budget: the cool-down that ends a constant-rate run."""
-        return base * (floor + (1 - floor) * max(0.0, 1 - self.elapsed / self.total))
+    def decay_lr(self, base, floor=0.02, warm_minutes=0.0):
+        """Linear decay from `base` to `floor`·base over the budget: the cool-down that ends a constant-rate run.
+        With `warm_minutes`, a linear warmup first (a fresh optimiser's first steps are as large as the rate)."""
+        warm = min(1.0, 0.1 + 0.9 * self.elapsed / (warm_minutes * 60.0)) if warm_minutes > 0 else 1.0
+        return warm * base * (floor + (1 - floor) * max(0.0, 1 - self.elapsed / self.total))
 
     def lr(self, base, floor=0.05, warm=0.03):
         f = min(self.elapsed / self.total, 1.0)
@@ -359,7 +361,7 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
     if ck and ck.get("done"):
         log(f"{name}: already done")
         return
-    elapsed, step = 0.0, 0
+    elapsed, step, fresh_opt = 0.0, 0, False
     # a branch remembers where it left its run: the model card counts the run's minutes and the cool-down's
     branch_of = ck.get("branch_of") if ck else None
     if init_from and not ck:
@@ -371,16 +373,23 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
             import widen
             init = {"ema": widen.widen_unet(init["ema"], init_ch, ch).state_dict(), "step": init["step"]}
             log(f"{name}: {init_from}'s UNet widened from {init_ch} to {ch} channels (same function)")
-        if branch:
+        if branch and "opt" in init:
             branch_of = {"name": init_from, "step": init["step"], "elapsed": init["elapsed"]}
             unet.load_state_dict(init["model"]), ema.load_state_dict(init["ema"]), opt.load_state_dict(init["opt"])
+        elif branch:
+            # a finished or shipped UNet keeps only its EMA weights: the cool-down starts from them with a fresh
+            # optimiser and warms its rate up first (a fresh machine: runs/ lost, from_shipped.py rebuilt the start)
+            branch_of = {"name": init_from, "step": init["step"], "elapsed": init.get("elapsed", 0.0)}
+            unet.load_state_dict(init["ema"]), ema.load_state_dict(init["ema"])
+            fresh_opt = True
         else:
             unet.load_state_dict(init["ema"]), ema.load_state_dict(init["ema"])
         step = init["step"]  # keeps the data order moving on rather than replaying the first phase's batches
-        log(f"{name}: starting from {init_from} ({'weights, EMA and optimiser' if branch else 'EMA weights'}, step {step})")
+        log(f"{name}: starting from {init_from} "
+            f"({'weights, EMA and optimiser' if branch and not fresh_opt else 'EMA weights'}, step {step})")
     if ck:
         unet.load_state_dict(ck["model"]), ema.load_state_dict(ck["ema"]), opt.load_state_dict(ck["opt"])
-        elapsed, step = ck["elapsed"], ck["step"]
+        elapsed, step, fresh_opt = ck["elapsed"], ck["step"], ck.get("fresh_opt", False)
         log(f"unet: resumed at step {step}, {elapsed / 60:.1f} min")
     log(f"unet: {n_params(unet)} params, budget {minutes} min")
     bud = Budget(minutes, elapsed)
@@ -392,7 +401,8 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
     last_save, last_sample = time.time(), time.time()
     while bud.tick():
         for pg in opt.param_groups:
-            pg["lr"] = {"cosine": bud.lr, "constant": bud.constant_lr, "decay": bud.decay_lr}[schedule](lr)
+            pg["lr"] = (bud.decay_lr(lr, warm_minutes=3.0 if fresh_opt else 0.0) if schedule == "decay" else
+                        {"cosine": bud.lr, "constant": bud.constant_lr}[schedule](lr))
         idx = sampler.sample(batch, g, rnd) if sampler else torch.randint(0, x.shape[0], (batch,), generator=g)
         ci = (sample_captions_weighted(per_image, idx, rnd, canonical_share) if canonical_share is not None
               else sample_captions(per_image, idx, rnd))
@@ -427,7 +437,8 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
                 f"{bud.elapsed / 60:.1f}/{minutes} min")
         if time.time() - last_save > 180:
             save_ckpt(name, {"model": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                               "elapsed": bud.elapsed, "step": step, "branch_of": branch_of, "ch": list(ch)})
+                               "elapsed": bud.elapsed, "step": step, "branch_of": branch_of, "ch": list(ch),
+                               "fresh_opt": fresh_opt})
             last_save = time.time()
         if time.time() - last_sample > 600:
             sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"{name}_{step:06d}.png"))
@@ -514,6 +525,9 @@ if __name__ == "__main__":
     ap.add_argument("--unet5-min", type=float, default=900,
                     help="model 5: a wider UNet grown from model 4's (widen.py), minutes in all across sessions")
     ap.add_argument("--unet5-ch", default="96,192,144", help="model 5's channels per level (each kept or doubled)")
+    ap.add_argument("--cool-from", default="unet5",
+                    help="unet5-cool: the run to branch off; shipped_unet (from_shipped.py) cools the shipped UNet "
+                         "down again after a warmup, with a fresh optimiser")
     ap.add_argument("--unet5-from", default="unet3_cool",
                     help="checkpoint to widen; shipped_unet (from_shipped.py) when runs/ is gone")
     args = ap.parse_args()
@@ -543,6 +557,7 @@ if __name__ == "__main__":
                    amp=True, schedule="constant", ema_decay=0.999, canonical_share=0.5,
                    ch=tuple(int(c) for c in args.unet5_ch.split(",")))
     if args.stage == "unet5-cool":
-        train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet5_cool", init_from="unet5", balanced=True,
+        train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet5_cool", init_from=args.cool_from,
+                   balanced=True,
                    amp=True, schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True,
                    ch=tuple(int(c) for c in args.unet5_ch.split(",")))

@@ -23,7 +23,10 @@ import { syntheticProfileJson } from './synthetic.ts';
 // the whole latent's top planes.
 const synth = loadProfile({ ...syntheticProfileJson(), id: 'nsynth', order: 'nested' });
 const small = loadProfile({ ...SMALL_JSON, id: 'ntiny', order: 'nested' });
-const registry = createProfileRegistry([synth, small]);
+// the halves order (emoji-7): a level of left and right halves above the quadrants; next moves a half
+const hsynth = loadProfile({ ...syntheticProfileJson(), id: 'hsynth', order: 'halves' });
+const hsmall = loadProfile({ ...SMALL_JSON, id: 'htiny', order: 'halves' });
+const registry = createProfileRegistry([synth, small, hsynth, hsmall]);
 const parse = (text: string) => parseKey(text, registry);
 const decode = (text: string) => decodeKey(parse(text));
 
@@ -53,6 +56,8 @@ const latentCodes = (profile: Profile, values: Float32Array) =>
 describe.each([
   ['synth', synth],
   ['tiny', small],
+  ['halves synth', hsynth],
+  ['halves tiny', hsmall],
 ] as [string, Profile][])('nested order of %s keys', (_, profile) => {
   const keyArb = fc.bigInt({ min: 0n, max: (1n << 53n) - 1n }).map((seed) => randomKey(profile, seed));
 
@@ -156,6 +161,51 @@ describe('nested strides of an emoji-shaped profile (4-bit latent codes)', () =>
     const total = counts.reduce((s, c) => s + c, 0);
     const chi = counts.reduce((s, c) => s + (c - total / 16) ** 2 / (total / 16), 0);
     expect(chi).toBeLessThan(50);
+  });
+});
+
+describe('halves order of an emoji-shaped profile', () => {
+  const half = (f: number) => Math.floor((f % 16) / 8); // 0: left columns 0-7, 1: right columns 8-15
+
+  it('page flips the lowest plane of one 16×8×4 half, then its plane 2 with the carry; book and shelf stay', () => {
+    expect(strideBitOf(hsynth, 'page')).toBe(0);
+    expect(strideBitOf(hsynth, 'book')).toBe(2 * 1024);
+    expect(strideBitOf(hsynth, 'shelf')).toBe(4 * 1024);
+    for (const [bit, mask] of [
+      [0, 1],
+      [1, 2],
+    ]) {
+      const k = keyWithClearBit(hsynth, bit, 11 + bit);
+      const [a, b] = [decode(k), decode(offsetKey(parse(k), 1n << BigInt(bit)))];
+      expect(b.embedding).toEqual(a.embedding);
+      const [ca, cb] = [latentCodes(hsynth, a.latent), latentCodes(hsynth, b.latent)];
+      const changed = [...ca.keys()].filter((i) => ca[i] !== cb[i]);
+      expect(changed).toHaveLength(16 * 8 * 4);
+      expect(new Set(changed.map((i) => ca[i] ^ cb[i]))).toEqual(new Set([mask]));
+      expect(new Set(changed.map((i) => half(hsynth.latent.stored[i]))).size).toBe(1);
+    }
+  });
+
+  it('a quadrant bit still flips one 8×8×4 quadrant, inside one half', () => {
+    const quadrantBit = 4; // the half's two planes (bits 0-1), the whole latent's (2-3), then the first quadrant's
+    const k = keyWithClearBit(hsynth, quadrantBit, 13);
+    const [a, b] = [decode(k), decode(offsetKey(parse(k), 1n << BigInt(quadrantBit)))];
+    const changed = [...a.latent.keys()].filter((i) => a.latent[i] !== b.latent[i]);
+    expect(changed).toHaveLength(8 * 8 * 4);
+    expect(new Set(changed.map((f) => `${Math.floor((f % 256) / 128)},${half(f)}`)).size).toBe(1);
+  });
+
+  it('nests the halves between the whole latent and the quadrants', () => {
+    const r = nestedRegions(hsynth.latent, true);
+    expect(r.levels.map((l) => l.length)).toEqual([1, 1, 2, 12, 48]);
+    for (let i = 0; i < r.ties.length; i++) if (r.ties[i] >= 0) expect(r.ties[i]).toBeLessThan(i);
+  });
+
+  it('names other keys than the nested order for the same codes', () => {
+    const values = decode(randomKey(synth, 3));
+    const asHalves = encodeKey(hsynth, values);
+    expect(asHalves.slice(hsynth.prefix.length)).not.toBe(encodeKey(synth, values).slice(synth.prefix.length));
+    expect(decode(asHalves).latent).toEqual(values.latent);
   });
 });
 

@@ -36,6 +36,15 @@ def shipped_version(model):
         return json.load(f)["lob"]["version"]
 
 
+def shipped_steps(model):
+    """The shipped UNet's training step (docs/model/history.json), so training on moves the data order on; the
+    ONNX file does not hold it."""
+    import json
+    with open(os.path.join(EX.ROOT, "docs", "model", "history.json")) as f:
+        steps = {h["version"]: h.get("unet_steps", 0) for h in json.load(f)}
+    return steps.get(shipped_version(model), 0)
+
+
 def main(model):
     os.makedirs(RUNS, exist_ok=True)
     tok_dir = TR.TOKENIZER_DIR
@@ -78,7 +87,7 @@ def main(model):
     fill(unet, os.path.join(model, "unet", "model.onnx"),
          lambda m, p: EX.export_unet(m, (lat, torch.tensor([999, 500], dtype=torch.int64), torch.zeros(2, 16, 64)),
                                      p))
-    TR.save_ckpt("shipped_unet", {"ema": unet.state_dict(), "done": True, "step": 0, "ch": list(ch),
+    TR.save_ckpt("shipped_unet", {"ema": unet.state_dict(), "done": True, "step": shipped_steps(model), "ch": list(ch),
                                   "from_shipped": shipped_version(model)})
     print(f"rebuilt vae, clip and shipped_unet checkpoints in {RUNS} from {model} ({shipped_version(model)})")
 

@@ -379,7 +379,8 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
         elif branch:
             # a finished or shipped UNet keeps only its EMA weights: the cool-down starts from them with a fresh
             # optimiser and warms its rate up first (a fresh machine: runs/ lost, from_shipped.py rebuilt the start)
-            branch_of = {"name": init_from, "step": init["step"], "elapsed": init.get("elapsed", 0.0)}
+            branch_of = {"name": init_from, "step": init["step"], "elapsed": init.get("elapsed", 0.0),
+                         "from_shipped": init.get("from_shipped")}
             unet.load_state_dict(init["ema"]), ema.load_state_dict(init["ema"])
             fresh_opt = True
         else:

@@ -209,9 +209,28 @@ def cool_md(ck, branch, stage):
             "learning rate falling linearly from 3e-4 to 6e-6; the constant-rate run goes on from where it was.")
 
 
+# shipped editions a later UNet was trained on from (from_shipped.py on a machine that lost runs/): total minutes
+SHIPPED_TOTAL_MIN = {"6.0.0": 776}
+
+
+def from_shipped_md(ck, branch):
+    """A cool-down started from a shipped edition's UNet (runs/ lost): its EMA weights and a fresh optimiser."""
+    prior = branch.get("from_shipped") or torch.load(TR.ckpt_path("shipped_unet"))["from_shipped"]
+    total = SHIPPED_TOTAL_MIN[prior]
+    return (f"- {prior}'s UNet ({total} minutes of training on this machine, step {branch['step']:,}), rebuilt from "
+            f"its shipped ONNX file on a fresh machine (`from_shipped.py`; the runs were gone), then cooled down "
+            f"again (`train.py --stage unet5-cool --cool-from shipped_unet`): a fresh optimiser, the learning rate "
+            f"warmed up over 3 minutes to 3e-4 and falling linearly to 6e-6, {ck['step'] - branch['step']:,} steps in "
+            f"{ck['elapsed'] / 60:.0f} minutes of training time on 2 cores shared with other work (time paused for "
+            f"other jobs is not counted).\n- The edition's total is {total + ck['elapsed'] / 60:.0f} minutes on this "
+            f"machine.")
+
+
 def unet_time_md(ck, ch):
     """Training time of the exported UNet: model 3's run (4.0.0 and before) or model 5's, which starts from 4.0.0."""
     branch = ck.get("branch_of")
+    if branch and branch["name"] == "shipped_unet":
+        return from_shipped_md(ck, branch)
     run = branch or ck
     run_min = run["elapsed"] / 60
     cool_min = ck["elapsed"] / 60 if branch else 0

@@ -1,6 +1,6 @@
 """One command: rebuild the dataset, train every stage, export, evaluate, write the model card.
 
-Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--vae-min 8 --clip-min 9 --unet-min 58
+Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--from-shipped] [--vae-min 8 --clip-min 9 --unet-min 58
        --decoder-min 6 --more-min 55 --unet3-min 256 --cool-min 45 --unet5-min 131 --cool5-min 50]
        [--version 5.0.0 --key-version 5] [--steps 16] [--guidance 6] [--scheduler DDIM] [--search-best-of 4] [--search-preview STEPS,KEEP]
 
@@ -15,6 +15,10 @@ near zero over --cool-min minutes into runs/unet3_cool.pt). Model 5 (`unet5`) wi
 on with the same recipe for --unet5-min minutes; the edition exported is its own cool-down (`unet5-cool`,
 runs/unet5_cool.pt), with the image tower retrained as search's ranker (`ranker.py`). To cool down a later point of
 a run, move its cool-down checkpoint away first.
+
+A machine without runs/ (each session may get a fresh one) trains on from the shipped edition instead:
+`run_all.py --from-shipped --resume --cool5-min 95 --version 7.0.0 --key-version 7` rebuilds the checkpoints from
+the shipped ONNX files and cools the shipped UNet down again from a warm restart (7.0.0's recipe).
 """
 import argparse
 import os
@@ -33,9 +37,31 @@ def run(*args):
     subprocess.run(list(args), cwd=ROOT, check=True)
 
 
+def export_evaluate_card(a, unet, image_encoder):
+    run(PY, os.path.join(HERE, "export.py"), "--unet", unet, "--version", a.version, "--key-version", a.key_version,
+        "--steps", a.steps, "--guidance", a.guidance, "--scheduler", a.scheduler,
+        *(["--image-encoder", image_encoder] if image_encoder else []), "--search-best-of", a.search_best_of,
+        *(["--search-preview", a.search_preview] if a.search_preview else []))
+    run(PY, os.path.join(HERE, "evaluate.py"), "--model", os.path.join(ROOT, "models", "emoji"))
+    run(PY, os.path.join(HERE, "write_card.py"), "--unet", unet)
+
+
+def train_on_from_shipped(a, resume):
+    """7.0.0's recipe on a fresh machine: the shipped UNet (rebuilt from its ONNX file) cooled down again; the
+    shipped image encoder stays search's ranker (clip.pt holds it), the text encoder and so the codebook stay."""
+    if not os.path.exists(os.path.join(RUNS, "shipped_unet.pt")):
+        run(PY, os.path.join(HERE, "from_shipped.py"))
+    run(PY, os.path.join(HERE, "train.py"), "--stage", "unet5-cool", "--cool-from", "shipped_unet",
+        "--cool-min", a.cool5_min, *resume)
+    export_evaluate_card(a, os.path.join(RUNS, "unet5_cool.pt"), None)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--from-shipped", action="store_true",
+                    help="train on from the shipped edition instead of from scratch (a machine without runs/): "
+                         "from_shipped.py, then a cool-down of the shipped UNet (--cool5-min), export, evaluation, card")
     ap.add_argument("--vae-min", default="8")
     ap.add_argument("--clip-min", default="9")
     ap.add_argument("--unet-min", default="58")
@@ -58,6 +84,9 @@ if __name__ == "__main__":
     a = ap.parse_args()
     resume = ["--resume"] if a.resume else []
     run(PY, os.path.join(HERE, "data.py"), *([] if a.resume else ["--force"]))
+    if a.from_shipped:
+        train_on_from_shipped(a, resume)
+        sys.exit(0)
     run(PY, os.path.join(HERE, "train.py"), "--stage", "all", "--vae-min", a.vae_min, "--clip-min", a.clip_min,
         "--unet-min", a.unet_min, "--decoder-min", a.decoder_min, "--more-min", a.more_min, *resume)
     run(PY, os.path.join(HERE, "train.py"), "--stage", "unet3", "--unet3-min", a.unet3_min, *resume)
@@ -67,10 +96,4 @@ if __name__ == "__main__":
     if not os.path.exists(os.path.join(HERE, "judge.pt")):
         run(PY, os.path.join(HERE, "judge.py"), "train", "--steps", a.judge_steps)
     run(PY, os.path.join(HERE, "ranker.py"), "--steps", a.ranker_steps)
-    unet = os.path.join(RUNS, "unet5_cool.pt")
-    run(PY, os.path.join(HERE, "export.py"), "--unet", unet, "--version", a.version, "--key-version", a.key_version,
-        "--steps", a.steps, "--guidance", a.guidance, "--scheduler", a.scheduler,
-        "--image-encoder", os.path.join(RUNS, "ranker.pt"), "--search-best-of", a.search_best_of,
-        *(["--search-preview", a.search_preview] if a.search_preview else []))
-    run(PY, os.path.join(HERE, "evaluate.py"), "--model", os.path.join(ROOT, "models", "emoji"))
-    run(PY, os.path.join(HERE, "write_card.py"), "--unet", unet)
+    export_evaluate_card(a, os.path.join(RUNS, "unet5_cool.pt"), os.path.join(RUNS, "ranker.pt"))

@@ -39,6 +39,7 @@ const emojiJson = JSON.parse(
 ) as ProfileJson;
 const emoji = loadProfile(emojiJson);
 const nested = loadProfile({ ...SMALL_JSON, id: 'nest', order: 'nested' });
+const halves = loadProfile({ ...SMALL_JSON, id: 'halv', order: 'halves' });
 const NORMAL3 = { type: 'quantile', bits: 3, distribution: { type: 'standard-normal' } } as const;
 
 /** The profile's variants by name, and a registry holding the profile and these very variants. */
@@ -99,6 +100,7 @@ describe('guidance profile variant', () => {
   it.each([
     ['tiny (tiles order)', small],
     ['tiny (nested order)', nested],
+    ['tiny (halves order)', halves],
     ['synth', synth],
   ])('%s: every payload string is a key, and re-encoding what it decodes to gives it back', (_, base) => {
     const { guided, negativeGuided, registry } = family(base);
@@ -176,6 +178,7 @@ describe('order of guidance keys', () => {
   it.each([
     ['tiles', small],
     ['nested', nested],
+    ['halves', halves],
   ])('%s: next then prev is the identity at every stride, and offsets compose', (_, base) => {
     const { guided, registry } = family(base);
     const parse = (t: string) => parseKey(t, registry);

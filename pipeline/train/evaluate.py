@@ -72,6 +72,11 @@ def model_variant(model, scheduler, steps, guidance, tmp):
     """A copy of the model folder (ONNX files linked) with another sampler, step count or guidance."""
     if scheduler is None and steps is None and guidance is None:
         return model
+    if steps:  # search rounds a step count to the nearest the keys can hold: measure only what a key can say
+        with open(os.path.join(model, "keyspace.json")) as f:
+            values = next(s["values"] for s in json.load(f)["sections"] if s.get("kind") == "steps")
+        if steps not in values:
+            raise SystemExit(f"--steps {steps}: this model's keys hold only {values} steps")
     dst = os.path.join(tmp, "model")
     shutil.copytree(model, dst, copy_function=os.link)
     if scheduler:

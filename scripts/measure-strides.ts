@@ -2,7 +2,7 @@
  * What each stride does to the picture (issue 16; results in docs/strides.md). A script, not a test: it renders
  * random and searched keys and their next key at every stride through the real pipeline, and prints Markdown.
  *
- *   npx tsx scripts/measure-strides.ts [--model DIR] [--order tiles|nested] [--random 200] [--searched 50]
+ *   npx tsx scripts/measure-strides.ts [--model DIR] [--order tiles|nested|halves] [--random 200] [--searched 50]
  *                                      [--strips 3] [--out docs] [--threads 2]
  *
  * `--order` measures the model's weights under another key order (the profile as shipped, with its "order"

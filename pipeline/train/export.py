@@ -136,7 +136,8 @@ EDITIONS = [{"version": 1, "model": "emoji-ldm 1.0.0", "tag": "emoji-ldm-1.0.0"}
             {"version": 3, "model": "emoji-ldm 3.0.0", "tag": "emoji-ldm-3.0.0"},
             {"version": 4, "model": "emoji-ldm 4.0.0", "tag": "emoji-ldm-4.0.0"},
             {"version": 5, "model": "emoji-ldm 5.0.0", "tag": "emoji-ldm-5.0.0"},
-            {"version": 6, "model": "emoji-ldm 6.0.0", "tag": "emoji-ldm-6.0.0"}]
+            {"version": 6, "model": "emoji-ldm 6.0.0", "tag": "emoji-ldm-6.0.0"},
+            {"version": 7, "model": "emoji-ldm 7.0.0", "tag": "emoji-ldm-7.0.0"}]
 # the samplers export can write (evaluate.py --scheduler sweeps the same ones)
 SCHEDULER_CLASSES = {
     "DDIM": {"_class_name": "DDIMScheduler"},

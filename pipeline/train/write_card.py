@@ -168,7 +168,8 @@ def best_of_note(points, shipped):
     how = (f"ranking them after {pv['afterSteps']} steps and finishing the {pv['keep']} best, so that it costs about "
            f"{(n * pv['afterSteps'] + pv['keep'] * (shipped['steps'] - pv['afterSteps'])) / shipped['steps'] + 1:.1f} "
            "renders per result" if pv else f"a balance against its time ({n} + 1 renders per result); "
-           "`lob search --best-of 8` and the app's \"Try 8\" rank more")
+           + (f"`lob search --best-of {2 * n}` ranks more" if n >= 8 else
+              "`lob search --best-of 8` and the app's \"Try 8\" rank more"))
     return (f"Search's best-of ({', '.join(map(str, ranked))} candidates above) moves the rate more than any sampler, "
             f"step count or guidance scale does. The shipped search ranks {n}, {how}.\n\n")
 
@@ -210,7 +211,7 @@ def cool_md(ck, branch, stage):
 
 
 # shipped editions a later UNet was trained on from (from_shipped.py on a machine that lost runs/): total minutes
-SHIPPED_TOTAL_MIN = {"6.0.0": 776}
+SHIPPED_TOTAL_MIN = {"6.0.0": 776, "7.0.0": 776}
 
 
 def from_shipped_md(ck, branch):
@@ -226,8 +227,18 @@ def from_shipped_md(ck, branch):
             f"machine.")
 
 
+def shipped_as_is_md(ck):
+    """The UNet of a shipped edition, rebuilt from its ONNX file and exported unchanged (a new edition of settings)."""
+    prior = ck["from_shipped"]
+    return (f"- {prior}'s UNet unchanged (step {ck['step']:,}; rebuilt from its shipped ONNX file by `from_shipped.py` "
+            f"and exported again, byte-identical): this edition changes search's settings and the key order, not the "
+            f"weights.\n- The edition's total is {SHIPPED_TOTAL_MIN[prior]} minutes on this machine, {prior}'s.")
+
+
 def unet_time_md(ck, ch):
     """Training time of the exported UNet: model 3's run (4.0.0 and before) or model 5's, which starts from 4.0.0."""
+    if ck.get("from_shipped"):
+        return shipped_as_is_md(ck)
     branch = ck.get("branch_of")
     if branch and branch["name"] == "shipped_unet":
         return from_shipped_md(ck, branch)

@@ -86,7 +86,8 @@ function editionError(id: string, edition: EditionJson, current: Profile, index:
     `this is ${/^[aeiou]/i.test(id) ? 'an' : 'a'} ${id}-${edition.version} key: it names an image drawn by ${edition.model}, ` +
       `and this library's model draws ${id}-${current.version} keys. Open it with that edition: in a clone of this ` +
       `repository, \`git checkout ${edition.tag} && ONNXRUNTIME_NODE_INSTALL=skip npm ci\`, then ` +
-      '`npx lob render KEY -o out.png`',
+      '`npx lob render KEY -o out.png`' +
+      (edition.commit ? ` (a clone without the tag: \`git checkout ${edition.commit}\`, the tagged commit)` : ''),
   );
 }
 

@@ -47,11 +47,15 @@ export interface ProfileJson {
   editions?: EditionJson[];
 }
 
-/** An earlier key version: its keys name images of `model` (e.g. "emoji-ldm 2.0.1"), tagged `tag` in git. */
+/**
+ * An earlier key version: its keys name images of `model` (e.g. "emoji-ldm 2.0.1"), tagged `tag` in git at `commit`
+ * (a clone or mirror may carry the branch without its tags; the commit still opens the edition).
+ */
 export interface EditionJson {
   version: number;
   model: string;
   tag: string;
+  commit?: string;
 }
 
 /** A value from a list whose length is a power of two: the code is the value's index, `bits` = log2(length). */
@@ -382,7 +386,12 @@ function checkEditions(raw: unknown, version: number): EditionJson[] {
     );
     need(typeof e.model === 'string' && e.model.length > 0, `${path}/model`, 'must be a non-empty string');
     need(typeof e.tag === 'string' && /^[A-Za-z0-9._-]+$/.test(e.tag), `${path}/tag`, 'must be a git tag name');
-    return { version: e.version, model: e.model, tag: e.tag };
+    need(
+      e.commit === undefined || (typeof e.commit === 'string' && /^[0-9a-f]{7,40}$/.test(e.commit)),
+      `${path}/commit`,
+      'must be a git commit hash (7 to 40 lower-case hex digits)',
+    );
+    return { version: e.version, model: e.model, tag: e.tag, ...(e.commit === undefined ? {} : { commit: e.commit }) };
   });
 }
 

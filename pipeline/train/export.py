@@ -131,13 +131,13 @@ def write_json(path, obj):
 
 
 # earlier key versions of the "emoji" profile and the tagged edition that draws each (keys name images of one edition)
-EDITIONS = [{"version": 1, "model": "emoji-ldm 1.0.0", "tag": "emoji-ldm-1.0.0"},
-            {"version": 2, "model": "emoji-ldm 2.0.1", "tag": "emoji-ldm-2.0.1"},
-            {"version": 3, "model": "emoji-ldm 3.0.0", "tag": "emoji-ldm-3.0.0"},
-            {"version": 4, "model": "emoji-ldm 4.0.0", "tag": "emoji-ldm-4.0.0"},
-            {"version": 5, "model": "emoji-ldm 5.0.0", "tag": "emoji-ldm-5.0.0"},
-            {"version": 6, "model": "emoji-ldm 6.0.0", "tag": "emoji-ldm-6.0.0"},
-            {"version": 7, "model": "emoji-ldm 7.0.0", "tag": "emoji-ldm-7.0.0"}]
+EDITIONS = [{"version": 1, "model": "emoji-ldm 1.0.0", "tag": "emoji-ldm-1.0.0", "commit": "4fa4e68"},
+            {"version": 2, "model": "emoji-ldm 2.0.1", "tag": "emoji-ldm-2.0.1", "commit": "f775d3f"},
+            {"version": 3, "model": "emoji-ldm 3.0.0", "tag": "emoji-ldm-3.0.0", "commit": "7f6b8ac"},
+            {"version": 4, "model": "emoji-ldm 4.0.0", "tag": "emoji-ldm-4.0.0", "commit": "28f66f7"},
+            {"version": 5, "model": "emoji-ldm 5.0.0", "tag": "emoji-ldm-5.0.0", "commit": "e49887a"},
+            {"version": 6, "model": "emoji-ldm 6.0.0", "tag": "emoji-ldm-6.0.0", "commit": "88139bf"},
+            {"version": 7, "model": "emoji-ldm 7.0.0", "tag": "emoji-ldm-7.0.0", "commit": "28842db"}]
 # the samplers export can write (evaluate.py --scheduler sweeps the same ones)
 SCHEDULER_CLASSES = {
     "DDIM": {"_class_name": "DDIMScheduler"},

@@ -115,7 +115,7 @@ describe('malformed keys', () => {
     const v3 = loadProfile({
       ...synth.json,
       version: 3,
-      editions: [{ version: 2, model: 'synth-ldm 2.0.1', tag: 'synth-ldm-2.0.1' }],
+      editions: [{ version: 2, model: 'synth-ldm 2.0.1', tag: 'synth-ldm-2.0.1', commit: 'f775d3f' }],
     });
     const err = keyError(() => parseKey(`synth-2.${good.slice(8)}`, createProfileRegistry([v3])));
     expect(err.code).toBe('version');
@@ -124,17 +124,21 @@ describe('malformed keys', () => {
     expect(err.message).toContain('drawn by synth-ldm 2.0.1');
     expect(err.message).toContain('git checkout synth-ldm-2.0.1');
     expect(err.message).toContain('npx lob render KEY');
+    // the commit opens the edition in a clone that carries the branch without its tags
+    expect(err.message).toContain('a clone without the tag: `git checkout f775d3f`');
     // a version no edition names still lists the known versions
     expect(keyError(() => parseKey(`synth-1.${good.slice(8)}`, createProfileRegistry([v3]))).message).toContain(
       'has no version 1',
     );
   });
 
-  it('editions must be earlier versions with a model and a git tag', () => {
+  it('editions must be earlier versions with a model, a git tag and, if given, a commit hash', () => {
     for (const editions of [
       [{ version: 3, model: 'm', tag: 't' }],
       [{ version: 1, model: '', tag: 't' }],
       [{ version: 1, model: 'm', tag: 'a tag' }],
+      [{ version: 1, model: 'm', tag: 't', commit: 'HEAD' }],
+      [{ version: 1, model: 'm', tag: 't', commit: 'abc' }],
       {},
     ]) {
       expect(() => loadProfile({ ...synth.json, version: 3, editions })).toThrow(ProfileError);

@@ -29,6 +29,14 @@ describe('keys of earlier editions of the default model', () => {
       Array.from({ length: profile.version - 1 }, (_, i) => i + 1),
     );
     for (const e of profile.editions) expect(e.tag).toBe(EDITION_MODELS[e.version].replace(' ', '-'));
+    // where the repository has its tags, each names the recorded commit
+    for (const e of profile.editions) {
+      const tagged = spawnSync('git', ['rev-parse', '--verify', '--quiet', `${e.tag}^{commit}`], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      if (tagged.status === 0) expect(tagged.stdout.trim().startsWith(e.commit ?? '?')).toBe(true);
+    }
   });
 
   it("lob render of the previous edition's key exits 2 and says which edition draws it and how to run it", () => {
@@ -47,5 +55,8 @@ describe('keys of earlier editions of the default model', () => {
     expect(r.stderr).toContain(`this is an emoji-${old} key`);
     expect(r.stderr).toContain(`drawn by ${EDITION_MODELS[old]}`);
     expect(r.stderr).toContain(`git checkout ${EDITION_MODELS[old].replace(' ', '-')}`);
+    const commit = profile.editions.find((e) => e.version === old)?.commit;
+    expect(commit).toMatch(/^[0-9a-f]{7,40}$/);
+    expect(r.stderr).toContain(`git checkout ${commit}`);
   });
 });

@@ -130,14 +130,19 @@ def write_json(path, obj):
         f.write("\n")
 
 
-# earlier key versions of the "emoji" profile and the tagged edition that draws each (keys name images of one edition)
-EDITIONS = [{"version": 1, "model": "emoji-ldm 1.0.0", "tag": "emoji-ldm-1.0.0", "commit": "4fa4e68"},
-            {"version": 2, "model": "emoji-ldm 2.0.1", "tag": "emoji-ldm-2.0.1", "commit": "f775d3f"},
-            {"version": 3, "model": "emoji-ldm 3.0.0", "tag": "emoji-ldm-3.0.0", "commit": "7f6b8ac"},
-            {"version": 4, "model": "emoji-ldm 4.0.0", "tag": "emoji-ldm-4.0.0", "commit": "28f66f7"},
-            {"version": 5, "model": "emoji-ldm 5.0.0", "tag": "emoji-ldm-5.0.0", "commit": "e49887a"},
-            {"version": 6, "model": "emoji-ldm 6.0.0", "tag": "emoji-ldm-6.0.0", "commit": "88139bf"},
-            {"version": 7, "model": "emoji-ldm 7.0.0", "tag": "emoji-ldm-7.0.0", "commit": "28842db"}]
+def editions():
+    """Earlier key versions of the "emoji" profile and the tagged edition that draws each (keys name images of one
+    edition): the last edition docs/model/history.json lists for each key version, with its tag and commit."""
+    with open(os.path.join(ROOT, "docs", "model", "history.json")) as f:
+        history = json.load(f)
+    latest = {}
+    for h in history:
+        version = int(h["keys"].rsplit("-", 1)[1])
+        latest[version] = {"version": version, "model": f"emoji-ldm {h['version']}", "tag": h["tag"],
+                           **({"commit": h["commit"]} if "commit" in h else {})}
+    return [latest[v] for v in sorted(latest)]
+
+
 # the samplers export can write (evaluate.py --scheduler sweeps the same ones)
 SCHEDULER_CLASSES = {
     "DDIM": {"_class_name": "DDIMScheduler"},
@@ -168,7 +173,7 @@ def keyspace_profile(states, version):
              "coding": {"type": "quantile", "bits": 4, "distribution": {"type": "standard-normal"}}},
         ],
         "constants": constants,
-        "editions": [e for e in EDITIONS if e["version"] < int(version)],
+        "editions": [e for e in editions() if e["version"] < int(version)],
         # from emoji-3 on, next/prev move the whole picture a visible step (docs/strides.md); emoji-1/2 keep 'tiles';
         # from emoji-7 on, next moves half the latent (a quadrant moved searched keys' pictures by under 12/255)
         **({"order": "halves"} if int(version) >= 7 else {"order": "nested"} if int(version) >= 3 else {}),

@@ -29,12 +29,13 @@ describe('keys of earlier editions of the default model', () => {
       Array.from({ length: profile.version - 1 }, (_, i) => i + 1),
     );
     for (const e of profile.editions) expect(e.tag).toBe(EDITION_MODELS[e.version].replace(' ', '-'));
-    // where the repository has its tags, each names the recorded commit
+    // each recorded commit holds that edition's model (where the clone has the history), and a tag present names it
+    const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
     for (const e of profile.editions) {
-      const tagged = spawnSync('git', ['rev-parse', '--verify', '--quiet', `${e.tag}^{commit}`], {
-        cwd: ROOT,
-        encoding: 'utf8',
-      });
+      expect(e.commit).toMatch(/^[0-9a-f]{7,40}$/);
+      const index = git('show', `${e.commit}:models/emoji/model_index.json`);
+      if (index.status === 0) expect(`emoji-ldm ${JSON.parse(index.stdout).lob.version}`).toBe(e.model);
+      const tagged = git('rev-parse', '--verify', '--quiet', `${e.tag}^{commit}`);
       if (tagged.status === 0) expect(tagged.stdout.trim().startsWith(e.commit ?? '?')).toBe(true);
     }
   });

@@ -329,7 +329,8 @@ def sample_captions_weighted(per_image, idx, rnd, canonical_share):
 
 
 def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, balanced=False, amp=False,
-               schedule="cosine", ema_decay=0.998, canonical_share=None, branch=False, ch=UNET_CH):
+               schedule="cosine", ema_decay=0.998, canonical_share=None, branch=False, ch=UNET_CH,
+               fresh_start=False):
     """Trains the UNet for `minutes` of wall-clock time into checkpoint `name`. With `init_from` (a finished
     checkpoint), it continues from that checkpoint's EMA weights with a fresh optimiser and a new warmup + cosine
     schedule peaking at `lr`: the second phase of the shipped model's recipe (stage `unet-more`).
@@ -344,7 +345,10 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
     constant-rate run is left as it was and can go on; each cool-down is a candidate for export.
 
     With `ch` wider than `init_from`'s channels (stage `unet5`), the start is that checkpoint's EMA weights widened
-    without changing what they compute (widen.py), so the wider model begins at the narrow one's quality."""
+    without changing what they compute (widen.py), so the wider model begins at the narrow one's quality.
+
+    With `fresh_start` (stage `unet5-recool`), a branch takes only `init_from`'s EMA weights, as a cool-down of a
+    shipped UNet does: a finished cool-down cooled down again after a warm restart (8.0.0's recipe)."""
     import tokenizer as TK
     seed_all(SEED + 2)
     x, meta = images_tensor()
@@ -373,7 +377,7 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
             import widen
             init = {"ema": widen.widen_unet(init["ema"], init_ch, ch).state_dict(), "step": init["step"]}
             log(f"{name}: {init_from}'s UNet widened from {init_ch} to {ch} channels (same function)")
-        if branch and "opt" in init:
+        if branch and "opt" in init and not fresh_start:
             branch_of = {"name": init_from, "step": init["step"], "elapsed": init["elapsed"]}
             unet.load_state_dict(init["model"]), ema.load_state_dict(init["ema"]), opt.load_state_dict(init["opt"])
         elif branch:
@@ -508,7 +512,7 @@ def save_grid(imgs, path, ncol):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "decoder", "unet-more", "all", "unet3",
-                                                     "unet3-cool", "unet5", "unet5-cool"])
+                                                     "unet3-cool", "unet5", "unet5-cool", "unet5-recool"])
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--vae-min", type=float, default=7)
     ap.add_argument("--clip-min", type=float, default=5)
@@ -562,3 +566,8 @@ if __name__ == "__main__":
                    balanced=True,
                    amp=True, schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True,
                    ch=tuple(int(c) for c in args.unet5_ch.split(",")))
+    if args.stage == "unet5-recool":
+        # the finished cool-down's EMA weights, warmed up and cooled down again (what 8.0.0 did to 7.0.0's shipped UNet)
+        train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet5_recool", init_from="unet5_cool",
+                   balanced=True, amp=True, schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True,
+                   ch=tuple(int(c) for c in args.unet5_ch.split(",")), fresh_start=True)

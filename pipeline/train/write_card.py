@@ -211,7 +211,7 @@ def cool_md(ck, branch, stage):
 
 
 # shipped editions a later UNet was trained on from (from_shipped.py on a machine that lost runs/): total minutes
-SHIPPED_TOTAL_MIN = {"6.0.0": 776, "7.0.0": 776}
+SHIPPED_TOTAL_MIN = {"6.0.0": 776, "7.0.0": 776, "8.0.0": 856}
 
 
 def from_shipped_md(ck, branch):
@@ -225,6 +225,14 @@ def from_shipped_md(ck, branch):
             f"{ck['elapsed'] / 60:.0f} minutes of training time on 2 cores shared with other work (time paused for "
             f"other jobs is not counted).\n- The edition's total is {total + ck['elapsed'] / 60:.0f} minutes on this "
             f"machine.")
+
+
+def recool_md(ck, branch):
+    """8.0.0's recipe rebuilt from scratch (run_all.py): model 5's finished cool-down cooled down again."""
+    return (f"- Model 5's finished cool-down (`runs/unet5_cool.pt`, step {branch['step']:,}), warmed up again and "
+            f"cooled down a second time (`train.py --stage unet5-recool`): a fresh optimiser, {ck['step'] - branch['step']:,} "
+            f"steps in {ck['elapsed'] / 60:.0f} minutes of training time on 2 cores (time paused for other jobs is not "
+            f"counted).")
 
 
 def shipped_as_is_md(ck):
@@ -242,6 +250,8 @@ def unet_time_md(ck, ch):
     branch = ck.get("branch_of")
     if branch and branch["name"] == "shipped_unet":
         return from_shipped_md(ck, branch)
+    if branch and branch["name"] == "unet5_cool":
+        return recool_md(ck, branch)
     run = branch or ck
     run_min = run["elapsed"] / 60
     cool_min = ck["elapsed"] / 60 if branch else 0

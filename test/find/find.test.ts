@@ -35,7 +35,7 @@ describe('DDIM inversion', () => {
     const z0 = await encodePicture(model, picture);
     const cond = { embedding: model.uncond, uncond: model.uncond, guidance: model.guidanceScale };
     const plain = await invertDdim(model, z0, cond, { steps: 16, iterations: 0 });
-    const exact = await invertDdim(model, z0, cond, { steps: 16, iterations: 3 });
+    const exact = await invertDdim(model, z0, cond, { steps: 16, iterations: 6 });
     const back = async (noise: Float32Array) => {
       const out = await generate(model, {
         steps: 16,
@@ -49,8 +49,10 @@ describe('DDIM inversion', () => {
     const plainError = await back(plain.latent);
     const exactError = await back(exact.latent);
     // measured, classic inversion against three fixed-point iterations per step: 58 % and 3 % relative RMS error
-    // with emoji-ldm 2.0.1, 8.2 % and 1.4 % with 3.0.0
-    expect(exactError).toBeLessThan(0.05);
+    // with emoji-ldm 2.0.1, 8.2 % and 1.4 % with 3.0.0. The iterations converge, at a rate that depends on the
+    // picture: with 8.0.0 on this one 0, 3, 6 and 10 iterations leave 11.1, 4.8, 0.87 and 0.27 %; on three other
+    // searched pictures 6 iterations leave 0.77-2.42 %. Six make the test about the fixed point, not the rate.
+    expect(exactError).toBeLessThan(0.02);
     expect(exactError).toBeLessThan(plainError / 4);
   });
 });

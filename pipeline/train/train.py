@@ -561,13 +561,11 @@ if __name__ == "__main__":
         train_unet(args.unet5_min, args.resume, lr=args.unet3_lr, name="unet5", init_from=start, balanced=True,
                    amp=True, schedule="constant", ema_decay=0.999, canonical_share=0.5,
                    ch=tuple(int(c) for c in args.unet5_ch.split(",")))
-    if args.stage == "unet5-cool":
-        train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet5_cool", init_from=args.cool_from,
-                   balanced=True,
-                   amp=True, schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True,
-                   ch=tuple(int(c) for c in args.unet5_ch.split(",")))
-    if args.stage == "unet5-recool":
-        # the finished cool-down's EMA weights, warmed up and cooled down again (what 8.0.0 did to 7.0.0's shipped UNet)
-        train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet5_recool", init_from="unet5_cool",
-                   balanced=True, amp=True, schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True,
-                   ch=tuple(int(c) for c in args.unet5_ch.split(",")), fresh_start=True)
+    if args.stage in ("unet5-cool", "unet5-recool"):
+        # unet5-recool: the finished cool-down's EMA weights, warmed up and cooled down again (what 8.0.0 did to
+        # 7.0.0's shipped UNet)
+        recool = args.stage == "unet5-recool"
+        train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet5_recool" if recool else "unet5_cool",
+                   init_from="unet5_cool" if recool else args.cool_from, balanced=True, amp=True, schedule="decay",
+                   ema_decay=0.999, canonical_share=0.5, branch=True,
+                   ch=tuple(int(c) for c in args.unet5_ch.split(",")), fresh_start=recool)

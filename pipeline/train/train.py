@@ -448,13 +448,13 @@ def train_unet(minutes, resume, batch=64, lr=1e-3, name="unet", init_from=None, 
         if time.time() - last_save > 180:
             save_ckpt(name, {"model": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                                "elapsed": bud.elapsed, "step": step, "branch_of": branch_of, "ch": list(ch),
-                               "fresh_opt": fresh_opt})
+                               "fresh_opt": fresh_opt, "key_codes_only": key_codes_only})
             last_save = time.time()
         if time.time() - last_sample > 600:
             sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"{name}_{step:06d}.png"))
             last_sample = time.time()
     save_ckpt(name, {"ema": ema.state_dict(), "elapsed": bud.elapsed, "step": step, "lr": lr, "done": True,
-                     "branch_of": branch_of, "ch": list(ch)})
+                     "branch_of": branch_of, "ch": list(ch), "key_codes_only": key_codes_only})
     sample_grid(ema, ae, clip, tok, os.path.join(RUNS, "samples", f"{name}_{step:06d}_final.png"))
     log(f"{name}: done, step {step}")
 

@@ -211,19 +211,22 @@ def cool_md(ck, branch, stage):
 
 
 # shipped editions a later UNet was trained on from (from_shipped.py on a machine that lost runs/): total minutes
-SHIPPED_TOTAL_MIN = {"6.0.0": 776, "7.0.0": 776, "8.0.0": 856}
+SHIPPED_TOTAL_MIN = {"6.0.0": 776, "7.0.0": 776, "8.0.0": 856, "9.0.0": 921}
 
 
 def from_shipped_md(ck, branch):
     """A cool-down started from a shipped edition's UNet (runs/ lost): its EMA weights and a fresh optimiser."""
     prior = branch.get("from_shipped") or torch.load(TR.ckpt_path("shipped_unet"))["from_shipped"]
     total = SHIPPED_TOTAL_MIN[prior]
+    codes_flag = " --key-codes-only" if ck.get("key_codes_only") else ""
+    codes = (" Every captioned prompt was seen as a key stores it (4-bit codes), never as the text encoder's exact "
+             "states (earlier cool-downs: half and half)." if codes_flag else "")
     return (f"- {prior}'s UNet ({total} minutes of training on this machine, step {branch['step']:,}), rebuilt from "
             f"its shipped ONNX file on a fresh machine (`from_shipped.py`; the runs were gone), then cooled down "
-            f"again (`train.py --stage unet5-cool --cool-from shipped_unet`): a fresh optimiser, the learning rate "
-            f"warmed up over 3 minutes to 3e-4 and falling linearly to 6e-6, {ck['step'] - branch['step']:,} steps in "
+            f"again (`train.py --stage unet5-cool --cool-from shipped_unet{codes_flag}`): a fresh optimiser, the "
+            f"learning rate warmed up over 3 minutes to 3e-4 and falling linearly to 6e-6, {ck['step'] - branch['step']:,} steps in "
             f"{ck['elapsed'] / 60:.0f} minutes of training time on 2 cores shared with other work (time paused for "
-            f"other jobs is not counted).\n- The edition's total is {total + ck['elapsed'] / 60:.0f} minutes on this "
+            f"other jobs is not counted).{codes}\n- The edition's total is {total + ck['elapsed'] / 60:.0f} minutes on this "
             f"machine.")
 
 

@@ -82,7 +82,7 @@ const STRIDE_LABELS: Record<KeyOrder, Record<Stride, string>> = {
 };
 
 // Each candidate is one more render on a shared server; the CLI allows more (pipeline's MAX_BEST_OF).
-const WEB_BEST_OF_MAX = 8;
+const WEB_BEST_OF_MAX = 16;
 
 // A walk's frames are rendered one by one for the page; 32 keeps one click from queueing minutes of work.
 const WEB_WALK_FRAMES_MAX = 32;

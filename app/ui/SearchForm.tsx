@@ -2,7 +2,7 @@
 
 import type { Query } from './screen.ts';
 
-const BEST_OF_CHOICES = [1, 2, 4, 8];
+const BEST_OF_CHOICES = [1, 2, 4, 8, 16];
 /** Scales offered for a key to keep (any of keyspace's GUIDANCE_SCALES would do; these span weak to strong). */
 const GUIDANCE_CHOICES = [2, 4, 6, 8, 10, 12, 16];
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { ModelLoadError } from '../errors.ts';
+import { readSearchRanking, SEARCH_RANKING_DIR, type SearchRanking } from './search-ranking.ts';
 
 /** The model's own metadata block in model_index.json (docs/contracts.md). */
 export interface LobMeta {
@@ -37,6 +38,8 @@ export interface ModelFolder {
     vaeEncoder: string | null;
     imageEncoder: string | null;
   };
+  /** search_ranking/ read and checked, or null: search then ranks candidates by cosine. */
+  searchRanking: SearchRanking | null;
   /** keyspace.json parsed, or null (then the profile is derived from the session shapes). */
   keyspaceProfile: Record<string, unknown> | null;
   /** SHA-256 of every file in the folder that takes part in rendering, by path relative to the folder. */
@@ -133,13 +136,14 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   }
   checkSearchBestOf(dir, (lobRaw as LobMeta | undefined)?.search_best_of, onnx.imageEncoder !== null);
   checkSearchPreview(dir, (lobRaw as LobMeta | undefined)?.search_preview);
+  const searchRanking = readSearchRanking(dir);
   const unetConfig = readJson(dir, 'unet/config.json', false);
   const sampleSize = unetConfig?.sample_size;
   const hashed = [
     'model_index.json',
     'scheduler/scheduler_config.json',
-    ...['tokenizer', 'text_encoder', 'unet', 'vae_decoder', 'vae_encoder', 'image_encoder'].flatMap((sub) =>
-      listFiles(dir, sub).map((p) => relative(dir, p)),
+    ...['tokenizer', 'text_encoder', 'unet', 'vae_decoder', 'vae_encoder', 'image_encoder', SEARCH_RANKING_DIR].flatMap(
+      (sub) => listFiles(dir, sub).map((p) => relative(dir, p)),
     ),
     ...(existsSync(join(dir, 'keyspace.json')) ? ['keyspace.json'] : []),
   ].sort();
@@ -154,6 +158,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     unetSampleSize: typeof sampleSize === 'number' ? sampleSize : null,
     tokenizerDir,
     onnx,
+    searchRanking,
     keyspaceProfile: readJson(dir, 'keyspace.json', false),
     files,
   };

@@ -9,6 +9,9 @@ import { decodeLatents } from '../model/vae-decoder.ts';
 import { type GenerateInput, Sampling, toRgb8 } from './generate.ts';
 import { decodeModelKey, encodeModelKey } from './keys.ts';
 import { SeededRandom } from './prng.ts';
+import { type CandidateScore, candidateScore } from './ranking.ts';
+
+export { cosine } from './ranking.ts';
 
 export interface SearchOptions {
   /** Seed of the latent PRNG; omitted → a fresh 64-bit seed from the OS's CSPRNG (reported back). */
@@ -38,9 +41,13 @@ export interface SearchOptions {
 
 export interface SearchCandidate {
   key: string;
-  /** cosine(image_encoder(image), text_embeds(prompt)) of the finished image; null when it was not finished. */
+  /**
+   * How well the finished image shows the prompt (ranking.ts): log p(prompt | image) among the model's reference
+   * names when it has search_ranking/, else cosine(image_encoder(image), text_embeds(prompt)); null when the
+   * candidate was not finished.
+   */
   score: number | null;
-  /** The same cosine on the image predicted part-way, when candidates were ranked early. */
+  /** The same score on the image predicted part-way, when candidates were ranked early. */
   previewScore?: number;
 }
 
@@ -110,7 +117,7 @@ export async function searchKey(model: Model, prompt: string, options: SearchOpt
   const candidates =
     bestOf === 1
       ? [{ key: keys[0], score: null }]
-      : await rankCandidates(model, keys, text.textEmbeds as Float32Array, {
+      : await rankCandidates(model, keys, candidateScore(text.textEmbeds as Float32Array, model.folder.searchRanking), {
           preview: options.preview === undefined ? defaultPreview(model) : options.preview,
           cancelled: options.cancelled,
         });
@@ -140,28 +147,28 @@ export function defaultPreview(model: Model): SearchPreview | null {
 async function rankCandidates(
   model: Model,
   keys: string[],
-  textEmbeds: Float32Array,
+  score: CandidateScore,
   { preview, cancelled }: { preview: SearchPreview | null; cancelled?: () => boolean },
 ): Promise<SearchCandidate[]> {
   const runs = keys.map((key) => Sampling.start(model, samplingInput(model, key, cancelled)));
   const early = preview && preview.keep < keys.length && preview.afterSteps < runs[0].total && runs[0].canPreview;
   if (!early) {
     const out: SearchCandidate[] = [];
-    for (let i = 0; i < keys.length; i++) out.push({ key: keys[i], score: await scoreRun(model, runs[i], textEmbeds) });
+    for (let i = 0; i < keys.length; i++) out.push({ key: keys[i], score: await scoreRun(model, runs[i], score) });
     return out;
   }
   const previewScores: number[] = [];
   for (const run of runs) {
     await run.advance(preview.afterSteps);
-    previewScores.push(await scoreLatent(model, run.preview() as Float32Array, textEmbeds));
+    previewScores.push(await scoreLatent(model, run.preview() as Float32Array, score));
   }
   // the `keep` best previews, ties to the earlier candidate
   const order = keys.map((_, i) => i).sort((a, b) => previewScores[b] - previewScores[a] || a - b);
   const kept = new Set(order.slice(0, preview.keep));
   const out: SearchCandidate[] = [];
   for (let i = 0; i < keys.length; i++) {
-    const score = kept.has(i) ? await scoreRun(model, runs[i], textEmbeds) : null;
-    out.push({ key: keys[i], score, previewScore: previewScores[i] });
+    const finished = kept.has(i) ? await scoreRun(model, runs[i], score) : null;
+    out.push({ key: keys[i], score: finished, previewScore: previewScores[i] });
   }
   return out;
 }
@@ -178,16 +185,16 @@ function samplingInput(model: Model, key: string, cancelled?: () => boolean): Ge
   };
 }
 
-async function scoreRun(model: Model, run: Sampling, textEmbeds: Float32Array): Promise<number> {
+async function scoreRun(model: Model, run: Sampling, score: CandidateScore): Promise<number> {
   const out = await run.finish();
-  return cosine(await imageEmbeds(model, out.rgb, out.height, out.width), textEmbeds);
+  return score(await imageEmbeds(model, out.rgb, out.height, out.width));
 }
 
 /** Decodes a latent the way a finished render is decoded, then scores the picture against the prompt. */
-async function scoreLatent(model: Model, latent: Float32Array, textEmbeds: Float32Array): Promise<number> {
+async function scoreLatent(model: Model, latent: Float32Array, score: CandidateScore): Promise<number> {
   const img = await decodeLatents(model, latent, 1);
   const rgb = toRgb8(img.data, img.channels, img.height, img.width);
-  return cosine(await imageEmbeds(model, rgb, img.height, img.width), textEmbeds);
+  return score(await imageEmbeds(model, rgb, img.height, img.width));
 }
 
 /** A scale the model's guidance variant stores, said as a bad search input rather than as a malformed key. */
@@ -197,18 +204,4 @@ function checkGuidance(model: Model, guidance: number, negative: boolean): void 
   if (!scales) throw new RenderInputError(`profile ${model.profile.id}'s keys cannot carry guidance`);
   const problem = guidanceScaleProblem(guidance, scales);
   if (problem) throw new RenderInputError(problem);
-}
-
-/** Cosine similarity of two vectors of one length (best-of ranking: image embedding vs text embedding). */
-export function cosine(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new RangeError(`cosine of vectors of length ${a.length} and ${b.length}`);
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb || 1);
 }

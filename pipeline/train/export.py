@@ -180,8 +180,23 @@ def keyspace_profile(states, version):
     }
 
 
+def write_search_ranking(out, clip, tok, meta, scale):
+    """search_ranking/: the text_embeds of every base emoji name, so search can rank a candidate by how surely the
+    image encoder names it as the prompt among all of them, p(prompt | image) at `scale`, instead of by the raw cosine
+    (a picture near many names, such as a generic flag, no longer wins). Names come from the captions' data, never from
+    the evaluation's held-out pictures."""
+    names = sorted({m["name"] for m in meta if m["unified"] == m["concept"] and m["category"] != "Component"})
+    ids = torch.tensor([tok.encode(n) for n in names], dtype=torch.int64)
+    with torch.no_grad():
+        emb = torch.cat([clip.text(ids[i:i + 512])[1] for i in range(0, len(names), 512)]).float()
+    os.makedirs(os.path.join(out, "search_ranking"), exist_ok=True)
+    emb.numpy().astype("<f4").tofile(os.path.join(out, "search_ranking", "embeds.f32"))
+    write_json(os.path.join(out, "search_ranking", "config.json"),
+               {"format": "lob-search-ranking/1", "scale": scale, "dim": emb.shape[1], "names": names})
+
+
 def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDIM", image_encoder=None,
-           search_best_of=1, search_preview=None):
+           search_best_of=1, search_preview=None, search_ranking_scale=30.0):
     torch.manual_seed(0)
     ae, clip = TR.load_frozen()
     if image_encoder:  # ranker.py's retrained image tower; the text tower (and so every key) is unchanged
@@ -263,6 +278,8 @@ def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDI
     with torch.no_grad():
         states = torch.cat([clip.text(cid[i:i + 512])[0] for i in range(0, len(caps), 512)])
     write_json(os.path.join(out, "keyspace.json"), keyspace_profile(states, key_version))
+    if search_ranking_scale > 0:
+        write_search_ranking(out, clip, tok, meta, search_ranking_scale)
     if os.path.abspath(out) == os.path.join(ROOT, "models", "emoji"):
         write_fixture(clip, unet, tok)  # the tests compare the shipped folder with it; a candidate leaves it alone
     check_onnx(out, ref)
@@ -327,12 +344,15 @@ if __name__ == "__main__":
     ap.add_argument("--search-preview", metavar="STEPS,KEEP",
                     type=lambda v: tuple(int(x) for x in v.split(",")),
                     help="rank search candidates after STEPS steps and finish the KEEP best (lob.search_preview)")
+    ap.add_argument("--search-ranking-scale", type=float, default=30.0,
+                    help="rank search candidates by p(prompt | image) among every base name at this scale "
+                         "(search_ranking/); 0: by the raw cosine, as editions before 9.0.0")
     args = ap.parse_args()
     if args.search_preview and (len(args.search_preview) != 2 or min(args.search_preview) < 1):
         ap.error("--search-preview takes STEPS,KEEP, two integers ≥ 1")
     torch.set_num_threads(2)
     export(args.out, args.unet, args.version, args.steps, args.guidance, args.key_version, args.scheduler,
-           args.image_encoder, args.search_best_of, args.search_preview)
+           args.image_encoder, args.search_best_of, args.search_preview, args.search_ranking_scale)
     total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(args.out) for fn in fns
                 if fn.endswith(".onnx"))
     print(f"exported to {args.out}: ONNX total {total / 1e6:.2f} MB")

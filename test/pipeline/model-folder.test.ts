@@ -1,12 +1,14 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelLoadError } from '../../pipeline/errors.ts';
+import { imageEmbeds } from '../../pipeline/model/image-encoder.ts';
 import { loadModel } from '../../pipeline/model/load.ts';
+import { encodeText } from '../../pipeline/model/text-encoder.ts';
 import { Sampling } from '../../pipeline/render/generate.ts';
 import { decodeModelKey } from '../../pipeline/render/keys.ts';
-import { defaultBestOf, defaultPreview, searchKey } from '../../pipeline/render/search.ts';
+import { cosine, defaultBestOf, defaultPreview, searchKey } from '../../pipeline/render/search.ts';
 import { TINY_EMOJI, TINY_SD15 } from './helpers.ts';
 
 const dirs: string[] = [];
@@ -259,4 +261,100 @@ function setLob(dir: string, fields: Record<string, unknown>): void {
   const path = join(dir, 'model_index.json');
   const index = JSON.parse(readFileSync(path, 'utf8'));
   writeFileSync(path, JSON.stringify({ ...index, lob: { ...index.lob, ...fields } }));
+}
+
+describe('ranking search candidates by p(prompt | image) (search_ranking/)', () => {
+  const NAMES = ['grinning face', 'red heart', 'pizza', 'dog face', 'flag: france', 'rocket'];
+
+  async function writeRanking(dir: string, scale = 30): Promise<void> {
+    const model = await loadModel(dir, { intraOpNumThreads: 1 });
+    try {
+      const rows = await Promise.all(NAMES.map(async (n) => (await encodeText(model, n)).textEmbeds as Float32Array));
+      const embeds = new Float32Array(rows.length * rows[0].length);
+      rows.forEach((r, i) => embeds.set(r, i * r.length));
+      mkdirSync(join(dir, 'search_ranking'));
+      writeFileSync(join(dir, 'search_ranking', 'embeds.f32'), new Uint8Array(embeds.buffer));
+      const config = { format: 'lob-search-ranking/1', scale, dim: rows[0].length, names: NAMES };
+      writeFileSync(join(dir, 'search_ranking', 'config.json'), JSON.stringify(config));
+    } finally {
+      await model.release();
+    }
+  }
+
+  it('keeps the candidate the image encoder names as the prompt most surely among every reference name', async () => {
+    const dir = copyFixture(TINY_EMOJI);
+    await writeRanking(dir);
+    const model = await loadModel(dir, { intraOpNumThreads: 1 });
+    try {
+      const result = await searchKey(model, 'happy red cat', { seed: 3, bestOf: 5 });
+      // recomputed here from the finished pictures: log of the prompt's softmax share among itself and the names
+      const prompt = (await encodeText(model, 'happy red cat')).textEmbeds as Float32Array;
+      const refs = await Promise.all(NAMES.map(async (n) => (await encodeText(model, n)).textEmbeds as Float32Array));
+      const want: number[] = [];
+      for (const c of result.candidates) {
+        const d = decodeModelKey(model, c.key);
+        const input = { steps: d.steps, embedding: d.embedding, latent: d.latent, guidanceScale: model.guidanceScale };
+        const out = await Sampling.start(model, input).finish();
+        const img = await imageEmbeds(model, out.rgb, out.height, out.width);
+        const logits = [prompt, ...refs].map((e) => 30 * cosine(img, e));
+        const max = Math.max(...logits);
+        want.push(logits[0] - max - Math.log(logits.reduce((s, l) => s + Math.exp(l - max), 0)));
+      }
+      result.candidates.forEach((c, i) => expect(c.score).toBeCloseTo(want[i], 3));
+      expect(result.candidates.every((c) => (c.score as number) < 0)).toBe(true);
+      expect(result.key).toBe(result.candidates[want.indexOf(Math.max(...want))].key);
+      // the same search without references ranks by cosine: scores in [-1, 1], the same keys
+      rmSync(join(dir, 'search_ranking'), { recursive: true });
+      const plain = await loadModel(dir, { intraOpNumThreads: 1 });
+      try {
+        const byCosine = await searchKey(plain, 'happy red cat', { seed: 3, bestOf: 5 });
+        expect(byCosine.candidates.map((c) => c.key)).toEqual(result.candidates.map((c) => c.key));
+        expect(byCosine.candidates.every((c) => Math.abs(c.score as number) <= 1)).toBe(true);
+      } finally {
+        await plain.release();
+      }
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('names search_ranking/ files that are missing, the wrong size or malformed', async () => {
+    const cases: [string, (dir: string) => void, RegExp][] = [
+      ['embeds.f32', (d) => rmSync(join(d, 'search_ranking', 'embeds.f32')), /missing/],
+      [
+        'embeds.f32',
+        (d) => writeFileSync(join(d, 'search_ranking', 'embeds.f32'), new Uint8Array(12)),
+        /12 bytes, but 6 names × \d+ float32 values need \d+/,
+      ],
+      [
+        'embeds.f32',
+        (d) =>
+          writeFileSync(
+            join(d, 'search_ranking', 'embeds.f32'),
+            new Uint8Array(readFileSync(join(d, 'search_ranking', 'embeds.f32')).length).fill(0xff),
+          ),
+        /NaN or infinite/,
+      ],
+      ['config.json', (d) => writeFileSync(join(d, 'search_ranking', 'config.json'), '{"format":'), /not valid JSON/],
+      ['config.json', (d) => patchConfig(d, { format: 'other/1' }), /"format" must be "lob-search-ranking\/1"/],
+      ['config.json', (d) => patchConfig(d, { scale: -1 }), /"scale" must be a number/],
+      ['config.json', (d) => patchConfig(d, { dim: 0 }), /"dim" must be an integer/],
+      ['config.json', (d) => patchConfig(d, { names: [1, 2, 3, 4, 5, 6] }), /"names" must hold strings only/],
+      ['config.json', (d) => patchConfig(d, { names: [] }), /"names" must be an array of 1 to 100000 strings/],
+    ];
+    const good = copyFixture(TINY_EMOJI);
+    await writeRanking(good);
+    for (const [file, spoil, problem] of cases) {
+      const dir = copyFixture(good);
+      spoil(dir);
+      const err = await loadError(dir);
+      expect(err.file).toBe(join(dir, 'search_ranking', file));
+      expect(err.problem).toMatch(problem);
+    }
+  });
+});
+
+function patchConfig(dir: string, fields: Record<string, unknown>): void {
+  const path = join(dir, 'search_ranking', 'config.json');
+  writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), ...fields }));
 }

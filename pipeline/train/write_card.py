@@ -68,14 +68,24 @@ def data_md():
             "`rasterize_iconify.mjs`); it is not committed.\n")
 
 
+def ranking_md():
+    """How the exported folder's search ranks candidates: by p(prompt | image) with search_ranking/, else cosine."""
+    ranking = read_json(os.path.join(MODEL_DIR, "search_ranking", "config.json"))
+    if not ranking:
+        return "the shipped image encoder ranks closest to the prompt"
+    return (f"the shipped image encoder names as the prompt most surely among all {len(ranking['names']):,} base "
+            f"names (log p(prompt | image) at scale {ranking['scale']:g}, `search_ranking/`; by the raw cosine instead, "
+            "best-of 16 scored 3 points less on the same candidates: pipeline/train/README.md)")
+
+
 def metrics_md(m):
     g = m["generated"]
     best_of = m.get("best_of") or 1
     pv = m.get("preview")
     early = (f". It ranks them early: after {pv['afterSteps']} steps each is scored on the picture its sampler "
              f"predicts, and only the {pv['keep']} best finish (`lob.search_preview`);" if pv else "")
-    ranked = (f"`lob search` as shipped renders {best_of} candidates and keeps the one the shipped image encoder ranks "
-              f"closest to the prompt (`lob.search_best_of`){early or ';'} the generator alone, one candidate, is the "
+    ranked = (f"`lob search` as shipped renders {best_of} candidates and keeps the one {ranking_md()} "
+              f"(`lob.search_best_of`){early or ';'} the generator alone, one candidate, is the "
               "sweep's best-of 1 rows." if best_of > 1 else "")
     rows = "".join(
         f"| {grp} | {pct(v['real'])} | {pct(v['generated'])} | {pct(v['of_ceiling'])} |\n"

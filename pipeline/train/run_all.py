@@ -1,8 +1,9 @@
 """One command: rebuild the dataset, train every stage, export, evaluate, write the model card.
 
 Usage: /usr/bin/python3 pipeline/train/run_all.py [--resume] [--from-shipped] [--vae-min 8 --clip-min 9 --unet-min 58
-       --decoder-min 6 --more-min 55 --unet3-min 256 --cool-min 45 --unet5-min 288 --cool5-min 50 --recool5-min 80]
-       [--version 8.0.0 --key-version 8] [--steps 8] [--guidance 6] [--scheduler DDIM] [--search-best-of 8] [--search-preview STEPS,KEEP]
+       --decoder-min 6 --more-min 55 --unet3-min 256 --cool-min 45 --unet5-min 288 --cool5-min 50 --recool5-min 80
+       --codes-cool5-min 65] [--version 9.0.0 --key-version 9] [--steps 8] [--guidance 6] [--scheduler DDIM]
+       [--search-best-of 16] [--search-preview STEPS,KEEP]
 
 The stages are time-budgeted and checkpointed in runs/ (every 3 minutes), so after an interruption (a session that
 ends, a reboot) the same command with --resume continues where it stopped; a finished stage is skipped. Model 3's
@@ -16,12 +17,13 @@ on with the same recipe for --unet5-min minutes; the edition exported is its own
 runs/unet5_cool.pt), with the image tower retrained as search's ranker (`ranker.py`). To cool down a later point of
 a run, move its cool-down checkpoint away first.
 
-The defaults rebuild 8.0.0: model 5's run for 288 minutes since widening, a 50-minute cool-down (6.0.0's and 7.0.0's
-UNet), and that cool-down warmed up and cooled down again for 80 minutes (`unet5-recool`, runs/unet5_recool.pt),
-searched at 8 steps with best-of 8. A machine without runs/ (each session may get a fresh one) trains on from the
-shipped edition instead: `run_all.py --from-shipped --resume --cool5-min 80 --version 9.0.0 --key-version 9` rebuilds
-the checkpoints from the shipped ONNX files and cools the shipped UNet down again from a warm restart (a candidate
-for the next edition, pipeline/train/README.md).
+The defaults rebuild 9.0.0: model 5's run for 288 minutes since widening, a 50-minute cool-down (6.0.0's and 7.0.0's
+UNet), that cool-down warmed up and cooled down again for 80 minutes (`unet5-recool`, 8.0.0's UNet), and that once
+more for 65 minutes on key codes only (`unet5-codes-cool`, runs/unet5_codes_cool.pt), searched at 8 steps with
+best-of 16, ranked by p(prompt | image) (export.py writes search_ranking/). A machine without runs/ (each session may
+get a fresh one) trains on from the shipped edition instead: `run_all.py --from-shipped --resume --cool5-min 65
+--version 10.0.0 --key-version 10` rebuilds the checkpoints from the shipped ONNX files and cools the shipped UNet down
+again from a warm restart on key codes only (a candidate for the next edition, pipeline/train/README.md).
 """
 import argparse
 import os
@@ -56,7 +58,7 @@ def train_on_from_shipped(a, resume):
     if not os.path.exists(os.path.join(RUNS, "shipped_unet.pt")):
         run(PY, os.path.join(HERE, "from_shipped.py"))
     run(PY, os.path.join(HERE, "train.py"), "--stage", "unet5-cool", "--cool-from", "shipped_unet",
-        "--cool-min", a.cool5_min, *resume)
+        "--cool-min", a.cool5_min, "--key-codes-only", *resume)
     export_evaluate_card(a, os.path.join(RUNS, "unet5_cool.pt"), None)
 
 
@@ -76,12 +78,14 @@ if __name__ == "__main__":
     ap.add_argument("--unet5-min", default="288", help="model 5's phase, the widened UNet (train.py --stage unet5)")
     ap.add_argument("--cool5-min", default="50", help="model 5's cool-down (unet5-cool)")
     ap.add_argument("--recool5-min", default="80",
-                    help="that cool-down warmed up and cooled down again before export (unet5-recool, 8.0.0's recipe)")
+                    help="that cool-down warmed up and cooled down again (unet5-recool, 8.0.0's recipe)")
+    ap.add_argument("--codes-cool5-min", default="65",
+                    help="and once more on key codes only before export (unet5-codes-cool, 9.0.0's recipe)")
     ap.add_argument("--ranker-steps", default="1200", help="search's best-of ranker (ranker.py)")
     ap.add_argument("--judge-steps", default="1500", help="the evaluation-only judge (judge.py)")
-    ap.add_argument("--version", default="8.0.0")
-    ap.add_argument("--key-version", default="8", help="the keyspace profile version: bump it with new weights")
-    ap.add_argument("--search-best-of", default="8", help="candidates a search ranks when none is named")
+    ap.add_argument("--version", default="9.0.0")
+    ap.add_argument("--key-version", default="9", help="the keyspace profile version: bump it with new weights")
+    ap.add_argument("--search-best-of", default="16", help="candidates a search ranks when none is named")
     ap.add_argument("--search-preview", metavar="STEPS,KEEP",
                     help="search ranks its candidates after STEPS steps and finishes the KEEP best (default: all finish)")
     ap.add_argument("--steps", default="8")
@@ -100,7 +104,8 @@ if __name__ == "__main__":
     run(PY, os.path.join(HERE, "train.py"), "--stage", "unet5", "--unet5-min", a.unet5_min, *resume)
     run(PY, os.path.join(HERE, "train.py"), "--stage", "unet5-cool", "--cool-min", a.cool5_min, *resume)
     run(PY, os.path.join(HERE, "train.py"), "--stage", "unet5-recool", "--cool-min", a.recool5_min, *resume)
+    run(PY, os.path.join(HERE, "train.py"), "--stage", "unet5-codes-cool", "--cool-min", a.codes_cool5_min, *resume)
     if not os.path.exists(os.path.join(HERE, "judge.pt")):
         run(PY, os.path.join(HERE, "judge.py"), "train", "--steps", a.judge_steps)
     run(PY, os.path.join(HERE, "ranker.py"), "--steps", a.ranker_steps)
-    export_evaluate_card(a, os.path.join(RUNS, "unet5_recool.pt"), os.path.join(RUNS, "ranker.pt"))
+    export_evaluate_card(a, os.path.join(RUNS, "unet5_codes_cool.pt"), os.path.join(RUNS, "ranker.pt"))

@@ -517,7 +517,8 @@ def save_grid(imgs, path, ncol):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--stage", default="all", choices=["vae", "clip", "unet", "decoder", "unet-more", "all", "unet3",
-                                                     "unet3-cool", "unet5", "unet5-cool", "unet5-recool"])
+                                                     "unet3-cool", "unet5", "unet5-cool", "unet5-recool",
+                                                     "unet5-codes-cool"])
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--vae-min", type=float, default=7)
     ap.add_argument("--clip-min", type=float, default=5)
@@ -568,12 +569,12 @@ if __name__ == "__main__":
         train_unet(args.unet5_min, args.resume, lr=args.unet3_lr, name="unet5", init_from=start, balanced=True,
                    amp=True, schedule="constant", ema_decay=0.999, canonical_share=0.5,
                    ch=tuple(int(c) for c in args.unet5_ch.split(",")))
-    if args.stage in ("unet5-cool", "unet5-recool"):
+    if args.stage in ("unet5-cool", "unet5-recool", "unet5-codes-cool"):
         # unet5-recool: the finished cool-down's EMA weights, warmed up and cooled down again (what 8.0.0 did to
-        # 7.0.0's shipped UNet)
-        recool = args.stage == "unet5-recool"
-        train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name="unet5_recool" if recool else "unet5_cool",
-                   init_from="unet5_cool" if recool else args.cool_from, balanced=True, amp=True, schedule="decay",
-                   ema_decay=0.999, canonical_share=0.5, branch=True,
-                   ch=tuple(int(c) for c in args.unet5_ch.split(",")), fresh_start=recool,
-                   key_codes_only=args.key_codes_only)
+        # 7.0.0's shipped UNet); unet5-codes-cool: that once more on key codes only (what 9.0.0 did to 8.0.0's)
+        name, start = {"unet5-cool": ("unet5_cool", args.cool_from), "unet5-recool": ("unet5_recool", "unet5_cool"),
+                       "unet5-codes-cool": ("unet5_codes_cool", "unet5_recool")}[args.stage]
+        train_unet(args.cool_min, args.resume, lr=args.unet3_lr, name=name, init_from=start, balanced=True, amp=True,
+                   schedule="decay", ema_decay=0.999, canonical_share=0.5, branch=True,
+                   ch=tuple(int(c) for c in args.unet5_ch.split(",")), fresh_start=args.stage != "unet5-cool",
+                   key_codes_only=args.key_codes_only or args.stage == "unet5-codes-cool")

@@ -74,8 +74,8 @@ def ranking_md():
     if not ranking:
         return "the shipped image encoder ranks closest to the prompt"
     return (f"the shipped image encoder names as the prompt most surely among all {len(ranking['names']):,} base "
-            f"names (log p(prompt | image) at scale {ranking['scale']:g}, `search_ranking/`; by the raw cosine instead, "
-            "best-of 16 scored 3 points less on the same candidates: pipeline/train/README.md)")
+            f"names (log p(prompt | image) at scale {ranking['scale']:g}, `search_ranking/`; the sweep below has the "
+            "same search by the raw cosine)")
 
 
 def metrics_md(m):
@@ -136,7 +136,10 @@ def sweep_md(points, shipped):
     def best_of(p):
         pv = p.get("preview")
         n = p.get("best_of") or 1
-        return f"{n}, ranked after {pv['afterSteps']} steps, {pv['keep']} finished" if pv and n > pv["keep"] else n
+        how = f"{n}, ranked after {pv['afterSteps']} steps, {pv['keep']} finished" if pv and n > pv["keep"] else f"{n}"
+        # a point that ranked otherwise than the shipped search (evaluate.py --cosine) says so
+        return how + (", by the raw cosine" if p.get("ranking") == "cosine" and shipped.get("ranking") != "cosine"
+                      else "")
     rows = "".join(
         f"| {val(p, 'sampler')} | {val(p, 'steps')} | {val(p, 'guidance'):g} | {best_of(p)} | "
         f"{pct(p['generated']['r_at_10'])} | {p['median_ms_per_image']:.0f} | {cost(p):.0f} | "
@@ -248,6 +251,14 @@ def recool_md(ck, branch):
             f"counted).")
 
 
+def codes_cool_md(ck, branch):
+    """9.0.0's recipe rebuilt from scratch (run_all.py): the second cool-down cooled down once more on key codes."""
+    return (f"- Model 5's second cool-down (`runs/unet5_recool.pt`, step {branch['step']:,}), warmed up and cooled down "
+            f"once more on key codes only (`train.py --stage unet5-codes-cool`): a fresh optimiser, "
+            f"{ck['step'] - branch['step']:,} steps in {ck['elapsed'] / 60:.0f} minutes of training time on 2 cores "
+            f"(time paused for other jobs is not counted).")
+
+
 def shipped_as_is_md(ck):
     """The UNet of a shipped edition, rebuilt from its ONNX file and exported unchanged (a new edition of settings)."""
     prior = ck["from_shipped"]
@@ -265,6 +276,8 @@ def unet_time_md(ck, ch):
         return from_shipped_md(ck, branch)
     if branch and branch["name"] == "unet5_cool":
         return recool_md(ck, branch)
+    if branch and branch["name"] == "unet5_recool":
+        return codes_cool_md(ck, branch)
     run = branch or ck
     run_min = run["elapsed"] / 60
     cool_min = ck["elapsed"] / 60 if branch else 0
@@ -311,7 +324,8 @@ def main(unet_ckpt):
     shipped = {"sampler": sched.replace("Scheduler", ""), "steps": index["default_steps"],
                "guidance": index["guidance_scale"], "best_of": index.get("search_best_of", 1),
                "preview": ({"afterSteps": index["search_preview"]["after_steps"], "keep": index["search_preview"]["keep"]}
-                           if "search_preview" in index else None)}
+                           if "search_preview" in index else None),
+               "ranking": "p(prompt|image)" if os.path.exists(os.path.join(MODEL_DIR, "search_ranking")) else "cosine"}
     card = f"""# emoji-ldm {index['version']} — the embedded default model
 
 A small text-to-image latent diffusion model in the Stable Diffusion family (text encoder, autoencoder, UNet with
@@ -337,7 +351,7 @@ tag that draws it):
 
 Diffusion: SD scaled-linear β schedule (0.00085–0.012, 1000 steps), v-prediction, min-SNR-5 loss weighting, EMA,
 10 % empty-prompt dropout for classifier-free guidance; half the prompts are conditioned on their 4-bit key-quantised
-embedding and 5 % on random keys' embeddings (as unconditional), so keys render faithfully and random keys draw
+embedding{" (in the last cool-down, all of them)" if ck.get("key_codes_only") else ""} and 5 % on random keys' embeddings (as unconditional), so keys render faithfully and random keys draw
 emoji. Shipped sampler: {sched}, `timestep_spacing` "trailing", {index['default_steps']} steps, guidance
 {index['guidance_scale']:g}.
 

@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadProfile } from '../../keyspace/index.ts';
 
 // Keys of earlier editions as those editions wrote them: `lob search "red heart" --seed 7` with emoji-ldm 1.0.0
-// (emoji-1), 2.0.1 (emoji-2), 3.0.0 (emoji-3), 4.0.0 (emoji-4), 5.0.0 (emoji-5), 6.0.0 (emoji-6), 7.0.0 (emoji-7)
-// and 8.0.0 (emoji-8). The test takes the one just before the shipped version.
+// (emoji-1), 2.0.1 (emoji-2), 3.0.0 (emoji-3), 4.0.0 (emoji-4), 5.0.0 (emoji-5), 6.0.0 (emoji-6), 7.0.0 (emoji-7),
+// 8.0.0 (emoji-8) and 9.0.0 (emoji-9). The test takes the one just before the shipped version.
 const ROOT = join(import.meta.dirname, '..', '..');
 const EDITION_MODELS: Record<number, string> = {
   1: 'emoji-ldm 1.0.0',
@@ -18,6 +18,7 @@ const EDITION_MODELS: Record<number, string> = {
   6: 'emoji-ldm 6.0.0',
   7: 'emoji-ldm 7.0.0',
   8: 'emoji-ldm 8.0.0',
+  9: 'emoji-ldm 9.0.0',
 };
 const tmp = mkdtempSync(join(tmpdir(), 'lob-editions-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -271,7 +271,9 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
     try {
       const rows = await Promise.all(NAMES.map(async (n) => (await encodeText(model, n)).textEmbeds as Float32Array));
       const embeds = new Float32Array(rows.length * rows[0].length);
-      rows.forEach((r, i) => embeds.set(r, i * r.length));
+      rows.forEach((r, i) => {
+        embeds.set(r, i * r.length);
+      });
       mkdirSync(join(dir, 'search_ranking'));
       writeFileSync(join(dir, 'search_ranking', 'embeds.f32'), new Uint8Array(embeds.buffer));
       const config = { format: 'lob-search-ranking/1', scale, dim: rows[0].length, names: NAMES };
@@ -300,7 +302,7 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
         const max = Math.max(...logits);
         want.push(logits[0] - max - Math.log(logits.reduce((s, l) => s + Math.exp(l - max), 0)));
       }
-      result.candidates.forEach((c, i) => expect(c.score).toBeCloseTo(want[i], 3));
+      for (const [i, c] of result.candidates.entries()) expect(c.score).toBeCloseTo(want[i], 3);
       expect(result.candidates.every((c) => (c.score as number) < 0)).toBe(true);
       expect(result.key).toBe(result.candidates[want.indexOf(Math.max(...want))].key);
       // the same search without references ranks by cosine: scores in [-1, 1], the same keys

@@ -9,7 +9,9 @@ const unit = (...v: number[]) => {
 };
 const ranking = (rows: Float32Array[], scale = 30): SearchRanking => {
   const embeds = new Float32Array(rows.length * rows[0].length);
-  rows.forEach((r, i) => embeds.set(r, i * r.length));
+  rows.forEach((r, i) => {
+    embeds.set(r, i * r.length);
+  });
   return { scale, names: rows.map((_, i) => `name ${i}`), embeds, dim: rows[0].length, file: 'config.json' };
 };
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { ModelLoadError } from '../errors.ts';
+import { readJsonObject } from './json-file.ts';
 import { readSearchRanking, SEARCH_RANKING_DIR, type SearchRanking } from './search-ranking.ts';
 
 /** The model's own metadata block in model_index.json (docs/contracts.md). */
@@ -57,15 +58,7 @@ function readJson(dir: string, rel: string, required: boolean): Record<string, u
     if (required) throw new ModelLoadError(path, 'missing');
     return null;
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ModelLoadError(path, `not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new ModelLoadError(path, 'not a JSON object');
-  return value as Record<string, unknown>;
+  return readJsonObject(path);
 }
 
 function onnxPath(dir: string, sub: string, required: boolean): string | null {

@@ -1,19 +1,32 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelLoadError } from '../errors.ts';
+import { readJsonObject } from './json-file.ts';
 
 /**
- * A model's search_ranking/ folder: the text embeddings of reference names (every base emoji name for the default
- * model), against which search ranks a candidate by p(prompt | image) rather than by its raw cosine to the prompt
- * (pipeline/render/ranking.ts). Optional: a folder without one ranks by cosine.
+ * A model's search_ranking/ folder: reference names (every base emoji name for the default model), against which
+ * search ranks a candidate by how surely it is the prompt rather than one of them (pipeline/render/ranking.ts).
+ * Optional: a folder without one ranks by the raw cosine.
+ *
+ * - `lob-search-ranking/1`: embeds.f32, the names' text embeddings; a candidate is ranked by p(prompt | image)
+ *   among the prompt and the names, from image-text cosines at `scale`.
+ * - `lob-search-ranking/2`: embeds.f32 as above, plus prototypes.f32, each name's mean image embedding over its
+ *   training pictures. A candidate is compared with pictures, not words: ranked by p(target | image) among the
+ *   prompt's target and the prototypes, from image-image cosines at `scale`. The prompt's target is the prototypes
+ *   of the names its words are near: their mix weighted by softmax(target_temperature · text cosine), which for a
+ *   prompt that is a name is that name's prototype.
  */
 export interface SearchRanking {
   /** Softmax scale of the cosines (a CLIP logit scale). */
   scale: number;
-  /** The reference names, in the order of `embeds`' rows (kept so a person can see what is compared). */
+  /** The reference names, in the order of the rows (kept so a person can see what is compared). */
   names: string[];
-  /** Row-major [names.length × dim] float32 text_embeds. */
+  /** Row-major [names.length × dim] unit-norm text embeddings. */
   embeds: Float32Array;
+  /** Row-major [names.length × dim] unit-norm image prototypes (format 2), else null. */
+  prototypes: Float32Array | null;
+  /** Softmax temperature of the prompt's text cosines to the names, which mixes its target (format 2). */
+  targetTemperature: number | null;
   dim: number;
   /** search_ranking/config.json, named by errors. */
   file: string;
@@ -24,51 +37,65 @@ export const SEARCH_RANKING_DIR = 'search_ranking';
 export const MAX_REFERENCES = 100_000;
 export const MAX_REFERENCE_DIM = 4096;
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+const FORMATS = ['lob-search-ranking/1', 'lob-search-ranking/2'];
 
 /** Reads and checks search_ranking/ of a model folder; null when the folder has none. */
 export function readSearchRanking(dir: string): SearchRanking | null {
   const configPath = join(dir, SEARCH_RANKING_DIR, 'config.json');
-  const embedsPath = join(dir, SEARCH_RANKING_DIR, 'embeds.f32');
   if (!existsSync(configPath)) return null;
-  const config = readConfig(configPath);
+  const config = readJsonObject(configPath, MAX_CONFIG_BYTES);
+  if (!FORMATS.includes(config.format as string))
+    throw new ModelLoadError(
+      configPath,
+      `"format" must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(config.format)}`,
+    );
   const { scale, dim, names } = config;
-  if (!(typeof scale === 'number' && scale > 0 && scale <= 1000))
-    throw new ModelLoadError(configPath, `"scale" must be a number in (0, 1000], got ${JSON.stringify(scale)}`);
+  checkNumber(configPath, 'scale', scale, 1000);
   if (!(Number.isInteger(dim) && (dim as number) >= 1 && (dim as number) <= MAX_REFERENCE_DIM))
     throw new ModelLoadError(configPath, `"dim" must be an integer from 1 to ${MAX_REFERENCE_DIM}`);
   if (!Array.isArray(names) || names.length < 1 || names.length > MAX_REFERENCES)
     throw new ModelLoadError(configPath, `"names" must be an array of 1 to ${MAX_REFERENCES} strings`);
   if (!names.every((n) => typeof n === 'string'))
     throw new ModelLoadError(configPath, '"names" must hold strings only');
-  if (!existsSync(embedsPath)) throw new ModelLoadError(embedsPath, 'missing (search_ranking/config.json needs it)');
-  const expected = names.length * (dim as number) * 4;
-  const size = statSync(embedsPath).size;
-  if (size !== expected) {
-    throw new ModelLoadError(
-      embedsPath,
-      `${size} bytes, but ${names.length} names × ${dim} float32 values need ${expected}`,
-    );
-  }
-  const bytes = readFileSync(embedsPath);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const embeds = new Float32Array(names.length * (dim as number));
-  for (let i = 0; i < embeds.length; i++) embeds[i] = view.getFloat32(i * 4, true);
-  if (!embeds.every(Number.isFinite)) throw new ModelLoadError(embedsPath, 'holds NaN or infinite values');
-  return { scale, names: names as string[], embeds, dim: dim as number, file: configPath };
+  const rows = (file: string) => readUnitRows(join(dir, SEARCH_RANKING_DIR, file), names.length, dim as number);
+  const byImage = config.format === 'lob-search-ranking/2';
+  if (byImage) checkNumber(configPath, 'target_temperature', config.target_temperature, 10_000);
+  return {
+    scale: scale as number,
+    names: names as string[],
+    embeds: rows('embeds.f32'),
+    prototypes: byImage ? rows('prototypes.f32') : null,
+    targetTemperature: byImage ? (config.target_temperature as number) : null,
+    dim: dim as number,
+    file: configPath,
+  };
 }
 
-function readConfig(path: string): Record<string, unknown> {
-  if (statSync(path).size > MAX_CONFIG_BYTES) throw new ModelLoadError(path, `larger than ${MAX_CONFIG_BYTES} bytes`);
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ModelLoadError(path, `not valid JSON (${(err as Error).message})`);
+function checkNumber(path: string, field: string, value: unknown, max: number): void {
+  if (!(typeof value === 'number' && value > 0 && value <= max))
+    throw new ModelLoadError(path, `"${field}" must be a number in (0, ${max}], got ${JSON.stringify(value)}`);
+}
+
+/** A little-endian float32 [count × dim] file, each row scaled to unit length so ranking needs only dot products. */
+function readUnitRows(path: string, count: number, dim: number): Float32Array {
+  if (!existsSync(path)) throw new ModelLoadError(path, 'missing (search_ranking/config.json needs it)');
+  const expected = count * dim * 4;
+  const size = statSync(path).size;
+  if (size !== expected)
+    throw new ModelLoadError(path, `${size} bytes, but ${count} names × ${dim} float32 values need ${expected}`);
+  const bytes = readFileSync(path);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(count * dim);
+  for (let r = 0; r < count; r++) {
+    let norm = 0;
+    for (let i = r * dim; i < (r + 1) * dim; i++) {
+      out[i] = view.getFloat32(i * 4, true);
+      norm += out[i] * out[i];
+    }
+    if (!Number.isFinite(norm)) throw new ModelLoadError(path, 'holds NaN or infinite values');
+    if (norm === 0) throw new ModelLoadError(path, `row ${r} is all zeros`);
+    const inv = 1 / Math.sqrt(norm);
+    for (let i = r * dim; i < (r + 1) * dim; i++) out[i] *= inv;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new ModelLoadError(path, 'not a JSON object');
-  const format = (value as Record<string, unknown>).format;
-  if (format !== 'lob-search-ranking/1')
-    throw new ModelLoadError(path, `"format" must be "lob-search-ranking/1", got ${JSON.stringify(format)}`);
-  return value as Record<string, unknown>;
+  return out;
 }

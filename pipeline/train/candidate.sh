@@ -20,6 +20,8 @@ $py pipeline/train/probe.py $runs/shipped_unet.pt "$ckpt" > "$out/probe.txt"
 sweep="$py pipeline/train/evaluate.py --model $out/model --quick 100 --out $out/sweep-renders --sweep-out $out/sweep.json"
 # best-of 8 and 16 first: the points earlier editions' sweeps have, to compare like with like before the full run
 for n in 8 16; do $sweep --best-of $n; done
+# the same best-of 16 ranked as 9.0.0 did (the names' text embeddings): the ranking's gain, pair by pair
+$sweep --best-of 16 --ranking text
 $py pipeline/train/evaluate.py --model "$out/model" --out "$out/eval"
 $sweep --best-of 1
 $sweep --steps 16 --best-of 4

@@ -68,10 +68,11 @@ def choose_prompts(meta, n=N_PROMPTS, seed=PROMPT_SEED):
     return out
 
 
-def model_variant(model, scheduler, steps, guidance, tmp, cosine=False):
-    """A copy of the model folder (ONNX files linked) with another sampler, step count or guidance, or (`cosine`)
-    without search_ranking/, so search ranks its candidates by the raw cosine as editions before 9.0.0 did."""
-    if scheduler is None and steps is None and guidance is None and not cosine:
+def model_variant(model, scheduler, steps, guidance, tmp, ranking=None):
+    """A copy of the model folder (ONNX files linked) with another sampler, step count or guidance, or with search
+    ranking its candidates another way: `ranking` "cosine" leaves out search_ranking/ (the raw cosine, as editions
+    before 9.0.0), "text" keeps only its names' text embeddings (p(prompt | image) at scale 30, as 9.0.0)."""
+    if scheduler is None and steps is None and guidance is None and not ranking:
         return model
     if steps:  # search rounds a step count to the nearest the keys can hold: measure only what a key can say
         with open(os.path.join(model, "keyspace.json")) as f:
@@ -80,7 +81,16 @@ def model_variant(model, scheduler, steps, guidance, tmp, cosine=False):
             raise SystemExit(f"--steps {steps}: this model's keys hold only {values} steps")
     dst = os.path.join(tmp, "model")
     shutil.copytree(model, dst, copy_function=os.link,
-                    ignore=shutil.ignore_patterns("search_ranking") if cosine else None)
+                    ignore=shutil.ignore_patterns("search_ranking") if ranking == "cosine" else None)
+    if ranking == "text":
+        folder = os.path.join(dst, "search_ranking")
+        with open(os.path.join(folder, "config.json")) as f:
+            cfg = json.load(f)
+        cfg = {"format": "lob-search-ranking/1", "scale": 30, "dim": cfg["dim"], "names": cfg["names"]}
+        for name in ("config.json", "prototypes.f32"):  # links to the original: unlink, never write through them
+            os.unlink(os.path.join(folder, name))
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            json.dump(cfg, f)
     if scheduler:
         path = os.path.join(dst, "scheduler", "scheduler_config.json")
         with open(path) as f:
@@ -165,14 +175,19 @@ def colour_report(gen, gen_concepts, real, real_concepts):
 
 
 
-def ranking_of(model, cosine):
+def ranking_of(model, ranking):
     """How the evaluated search ranks its candidates (the card's sweep names it)."""
-    shipped = os.path.exists(os.path.join(model, "search_ranking", "config.json"))
-    return "p(prompt|image)" if shipped and not cosine else "cosine"
+    if ranking:
+        return {"cosine": "cosine", "text": "p(prompt|image)"}[ranking]
+    path = os.path.join(model, "search_ranking", "config.json")
+    if not os.path.exists(path):
+        return "cosine"
+    with open(path) as f:
+        return "p(target|image) by prototypes" if json.load(f)["format"].endswith("/2") else "p(prompt|image)"
 
 
 def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidance=None, sheet=True, best_of=None,
-             preview=None, cosine=False):
+             preview=None, ranking=None):
     torch.set_num_threads(2)
     judge, _ = J.load()
     tok = J.tokenizer()
@@ -181,7 +196,7 @@ def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidan
     index = {c: i for i, c in enumerate(concepts)}
     chosen = choose_prompts(meta_all, N_PROMPTS)[:: max(1, N_PROMPTS // n_prompts)][:n_prompts]
     with tempfile.TemporaryDirectory() as tmp:
-        variant = model_variant(model, scheduler, steps, guidance, tmp, cosine)
+        variant = model_variant(model, scheduler, steps, guidance, tmp, ranking)
         gen, rows, rnd_imgs, info = render(variant, [p for _, p, _ in chosen], [0, 1], N_RANDOM,
                                            os.path.join(tmp, "renders"), best_of, preview)
     gen_truth = torch.tensor([index[c] for c, _, _ in chosen for _ in (0, 1)])
@@ -218,7 +233,7 @@ def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidan
     real_r, gen_r = float(real_hit.mean()), float(gen_hit.mean())
     metrics = {
         "model": model, "sampler": scheduler or "shipped", "steps": steps, "guidance": guidance, "best_of": info["bestOf"],
-        "ranking": ranking_of(model, cosine),
+        "ranking": ranking_of(model, ranking),
         "prompts": len(chosen), "seeds": [0, 1], "names": len(names), "top_k": J.TOP_K,
         "preview": info.get("preview"), "median_ms_per_image": info["medianMs"],
         "median_ms_per_search": info.get("medianSearchMs"),
@@ -283,12 +298,13 @@ if __name__ == "__main__":
                     help="search as `lob search --best-of N` (default: as `lob search` alone, the model's own number)")
     ap.add_argument("--preview", metavar="STEPS,KEEP|none",
                     help="search's early ranking (default: the model's lob.search_preview; none: finish every candidate)")
-    ap.add_argument("--cosine", action="store_true",
-                    help="search ranks by the raw cosine, leaving out the model's search_ranking/ (as before 9.0.0)")
+    ap.add_argument("--ranking", choices=["cosine", "text"],
+                    help="search ranks by the raw cosine (as before 9.0.0) or by p(prompt | image) among the names' "
+                         "text embeddings (as 9.0.0) instead of the model's own search_ranking/")
     ap.add_argument("--sweep-out", help="append this point's metrics to a JSON list (no contact sheet)")
     a = ap.parse_args()
     m = evaluate(a.model, a.out, a.quick, a.scheduler, a.steps, a.guidance, sheet=not a.sweep_out,
-                 best_of=a.best_of, preview=a.preview, cosine=a.cosine)
+                 best_of=a.best_of, preview=a.preview, ranking=a.ranking)
     if a.sweep_out:
         points = json.load(open(a.sweep_out)) if os.path.exists(a.sweep_out) else []
         points.append(m)

@@ -180,23 +180,41 @@ def keyspace_profile(states, version):
     }
 
 
-def write_search_ranking(out, clip, tok, meta, scale):
-    """search_ranking/: the text_embeds of every base emoji name, so search can rank a candidate by how surely the
-    image encoder names it as the prompt among all of them, p(prompt | image) at `scale`, instead of by the raw cosine
-    (a picture near many names, such as a generic flag, no longer wins). Names come from the captions' data, never from
-    the evaluation's held-out pictures."""
-    names = sorted({m["name"] for m in meta if m["unified"] == m["concept"] and m["category"] != "Component"})
+@torch.no_grad()
+def picture_prototypes(clip, pictures, rows, count):
+    """[count, dim] unit rows: the mean image embedding of the uint8 [N, 64, 64, 3] pictures with each row index."""
+    pix = torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1  # as image-encoder.ts feeds them
+    emb = torch.cat([clip.image(pix[i:i + 512]) for i in range(0, len(pix), 512)]).float()
+    sums = torch.zeros(count, emb.shape[1]).index_add_(0, torch.tensor(rows), emb)
+    return torch.nn.functional.normalize(sums, dim=1)
+
+
+def write_search_ranking(out, clip, tok, x, meta, scale, target_temperature):
+    """search_ranking/: every base emoji name, so search ranks a candidate by how surely it is the prompt among all of
+    them rather than by its raw cosine (a picture near many names, such as a generic flag, no longer wins).
+    embeds.f32: the names' text_embeds. With target_temperature > 0 (format 2), prototypes.f32 too: each name's mean
+    image embedding over its training pictures, and the share is taken among pictures (p(target | image), the prompt's
+    target mixing the prototypes of the names its words are near); else (format 1) among the names' text_embeds,
+    p(prompt | image). Names and pictures come from the training styles, never from the evaluation's held-out ones."""
+    base = [i for i, m in enumerate(meta) if m["unified"] == m["concept"] and m["category"] != "Component"]
+    names = sorted({meta[i]["name"] for i in base})
     ids = torch.tensor([tok.encode(n) for n in names], dtype=torch.int64)
     with torch.no_grad():
         emb = torch.cat([clip.text(ids[i:i + 512])[1] for i in range(0, len(names), 512)]).float()
-    os.makedirs(os.path.join(out, "search_ranking"), exist_ok=True)
-    emb.numpy().astype("<f4").tofile(os.path.join(out, "search_ranking", "embeds.f32"))
-    write_json(os.path.join(out, "search_ranking", "config.json"),
-               {"format": "lob-search-ranking/1", "scale": scale, "dim": emb.shape[1], "names": names})
+    folder = os.path.join(out, "search_ranking")
+    os.makedirs(folder, exist_ok=True)
+    emb.numpy().astype("<f4").tofile(os.path.join(folder, "embeds.f32"))
+    config = {"format": "lob-search-ranking/1", "scale": scale, "dim": emb.shape[1], "names": names}
+    if target_temperature > 0:
+        row = {n: k for k, n in enumerate(names)}
+        protos = picture_prototypes(clip, x[base], [row[meta[i]["name"]] for i in base], len(names))
+        protos.numpy().astype("<f4").tofile(os.path.join(folder, "prototypes.f32"))
+        config.update(format="lob-search-ranking/2", target_temperature=target_temperature)
+    write_json(os.path.join(folder, "config.json"), config)
 
 
 def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDIM", image_encoder=None,
-           search_best_of=1, search_preview=None, search_ranking_scale=30.0):
+           search_best_of=1, search_preview=None, search_ranking_scale=10.0, target_temperature=100.0):
     torch.manual_seed(0)
     ae, clip = TR.load_frozen()
     if image_encoder:  # ranker.py's retrained image tower; the text tower (and so every key) is unchanged
@@ -272,14 +290,14 @@ def export(out, unet_ckpt, version, steps, guidance, key_version, scheduler="DDI
         "sample_size": 64, "scaling_factor": 1.0,
         "lob_note": "per-channel latent normalisation is folded into the ONNX graphs"})
     # keyspace statistics: real prompt embeddings of every distinct training caption
-    _, meta = D.load()
+    x, meta = D.load()
     caps = sorted(set(TK.all_captions(meta)))
     cid = torch.tensor([tok.encode(c) for c in caps], dtype=torch.int64)
     with torch.no_grad():
         states = torch.cat([clip.text(cid[i:i + 512])[0] for i in range(0, len(caps), 512)])
     write_json(os.path.join(out, "keyspace.json"), keyspace_profile(states, key_version))
     if search_ranking_scale > 0:
-        write_search_ranking(out, clip, tok, meta, search_ranking_scale)
+        write_search_ranking(out, clip, tok, x, meta, search_ranking_scale, target_temperature)
     if os.path.abspath(out) == os.path.join(ROOT, "models", "emoji"):
         write_fixture(clip, unet, tok)  # the tests compare the shipped folder with it; a candidate leaves it alone
     check_onnx(out, ref)
@@ -344,15 +362,20 @@ if __name__ == "__main__":
     ap.add_argument("--search-preview", metavar="STEPS,KEEP",
                     type=lambda v: tuple(int(x) for x in v.split(",")),
                     help="rank search candidates after STEPS steps and finish the KEEP best (lob.search_preview)")
-    ap.add_argument("--search-ranking-scale", type=float, default=30.0,
-                    help="rank search candidates by p(prompt | image) among every base name at this scale "
+    ap.add_argument("--search-ranking-scale", type=float, default=10.0,
+                    help="rank search candidates by their softmax share among every base name at this scale "
                          "(search_ranking/); 0: by the raw cosine, as editions before 9.0.0")
+    ap.add_argument("--search-target-temperature", type=float, default=100.0,
+                    help="> 0: rank among the names' picture prototypes, the prompt's target mixing those of the "
+                         "names its words are near at this temperature (format 2, from 10.0.0); 0: among the names' "
+                         "text embeddings (format 1, as 9.0.0, whose scale was 30)")
     args = ap.parse_args()
     if args.search_preview and (len(args.search_preview) != 2 or min(args.search_preview) < 1):
         ap.error("--search-preview takes STEPS,KEEP, two integers ≥ 1")
     torch.set_num_threads(2)
     export(args.out, args.unet, args.version, args.steps, args.guidance, args.key_version, args.scheduler,
-           args.image_encoder, args.search_best_of, args.search_preview, args.search_ranking_scale)
+           args.image_encoder, args.search_best_of, args.search_preview, args.search_ranking_scale,
+           args.search_target_temperature)
     total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(args.out) for fn in fns
                 if fn.endswith(".onnx"))
     print(f"exported to {args.out}: ONNX total {total / 1e6:.2f} MB")

@@ -45,21 +45,31 @@ def sample(unet, cond, uncond, seed):
     return torch.cat(out).float()
 
 
+def key_codebook(clip, meta, tok):
+    """The 4-bit codebook as train.py builds it: quantiles of every training caption's text states."""
+    _, ids, _ = TR.caption_table([m for m in meta if m["set"] in TR.D.TRAIN_SETS], tok)
+    with torch.no_grad():
+        states = torch.cat([clip.text(ids[i:i + 512])[0] for i in range(0, len(ids), 512)])
+    return torch.tensor(KS.code_levels(KS.quantile_table(states[1:])), dtype=torch.float32)
+
+
+def probe_prompts(groups, n):
+    """n base names per Unicode group (fixed seed, groups sorted): indices into the name table, and the groups."""
+    by_group = collections.defaultdict(list)
+    for i, g in enumerate(groups):
+        by_group[g].append(i)
+    rnd = random.Random(0)
+    return [i for g in sorted(by_group) for i in rnd.sample(by_group[g], min(n, len(by_group[g])))], sorted(by_group)
+
+
 def main(paths, n, quantised):
     _, meta = J.load_all()
     concepts, names, groups = J.name_table(meta)
     tok = J.tokenizer()
     ae, clip = TR.load_frozen()
-    # the 4-bit codebook as train.py builds it: quantiles of every training caption's states
-    _, ids, _ = TR.caption_table([m for m in meta if m["set"] in TR.D.TRAIN_SETS], tok)
+    levels = key_codebook(clip, meta, tok)
+    pick, order = probe_prompts(groups, n)
     with torch.no_grad():
-        states = torch.cat([clip.text(ids[i:i + 512])[0] for i in range(0, len(ids), 512)])
-        levels = torch.tensor(KS.code_levels(KS.quantile_table(states[1:])), dtype=torch.float32)
-        by_group = collections.defaultdict(list)
-        for i, g in enumerate(groups):
-            by_group[g].append(i)
-        rnd = random.Random(0)
-        pick = [i for g in sorted(by_group) for i in rnd.sample(by_group[g], min(n, len(by_group[g])))]
         cond = clip.text(torch.tensor([tok.encode(names[i]) for i in pick]))[0]
         cond = KS.quantize(cond, levels) if quantised else cond
         uncond = clip.text(torch.tensor([tok.encode("")]))[0]
@@ -70,7 +80,7 @@ def main(paths, n, quantised):
         unet, step = load_unet(path)
         hits = torch.stack([J.ranks(J.embed_images(judge, ae.decode_norm(sample(unet, cond, uncond, s)).clamp(-1, 1)),
                                     name_emb, truth) < J.TOP_K for s in SEEDS]).float().mean(0)
-        per = {g: hits[[k for k, i in enumerate(pick) if groups[i] == g]].mean().item() for g in sorted(by_group)}
+        per = {g: hits[[k for k, i in enumerate(pick) if groups[i] == g]].mean().item() for g in order}
         cells = " ".join(f"{g.split()[0].lower()} {v:.0%}" for g, v in per.items())
         print(f"{os.path.basename(path)} step {step}: R@10 {hits.mean().item():.1%} of {len(pick) * len(SEEDS)} "
               f"images | {cells}", flush=True)

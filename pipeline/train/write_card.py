@@ -14,6 +14,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import data as D  # noqa: E402
+import evaluate as EV  # noqa: E402
 import train as TR  # noqa: E402
 from models import UNET_CH, UNet, n_params  # noqa: E402
 
@@ -73,6 +74,12 @@ def ranking_md():
     ranking = read_json(os.path.join(MODEL_DIR, "search_ranking", "config.json"))
     if not ranking:
         return "the shipped image encoder ranks closest to the prompt"
+    if ranking["format"].endswith("/2"):
+        return (f"the shipped image encoder finds most surely a picture of the prompt among the pictures of all "
+                f"{len(ranking['names']):,} base names (each name's mean image embedding over its training "
+                f"pictures; the prompt's own picture target mixes those of the names its words are near; log "
+                f"p(target | image) at scale {ranking['scale']:g}, `search_ranking/`; the sweep below has the same "
+                "search ranked as 9.0.0 did, by the names' text embeddings, and by the raw cosine)")
     return (f"the shipped image encoder names as the prompt most surely among all {len(ranking['names']):,} base "
             f"names (log p(prompt | image) at scale {ranking['scale']:g}, `search_ranking/`; the sweep below has the "
             "same search by the raw cosine)")
@@ -137,9 +144,9 @@ def sweep_md(points, shipped):
         pv = p.get("preview")
         n = p.get("best_of") or 1
         how = f"{n}, ranked after {pv['afterSteps']} steps, {pv['keep']} finished" if pv and n > pv["keep"] else f"{n}"
-        # a point that ranked otherwise than the shipped search (evaluate.py --cosine) says so
-        return how + (", by the raw cosine" if p.get("ranking") == "cosine" and shipped.get("ranking") != "cosine"
-                      else "")
+        # a point that ranked otherwise than the shipped search (evaluate.py --ranking) says so
+        other = {"cosine": ", by the raw cosine", "p(prompt|image)": ", by p(prompt | image) from text (as 9.0.0)"}
+        return how + (other.get(p.get("ranking"), "") if p.get("ranking") != shipped.get("ranking") else "")
     rows = "".join(
         f"| {val(p, 'sampler')} | {val(p, 'steps')} | {val(p, 'guidance'):g} | {best_of(p)} | "
         f"{pct(p['generated']['r_at_10'])} | {p['median_ms_per_image']:.0f} | {cost(p):.0f} | "
@@ -325,7 +332,7 @@ def main(unet_ckpt):
                "guidance": index["guidance_scale"], "best_of": index.get("search_best_of", 1),
                "preview": ({"afterSteps": index["search_preview"]["after_steps"], "keep": index["search_preview"]["keep"]}
                            if "search_preview" in index else None),
-               "ranking": "p(prompt|image)" if os.path.exists(os.path.join(MODEL_DIR, "search_ranking")) else "cosine"}
+               "ranking": EV.ranking_of(MODEL_DIR, None)}
     card = f"""# emoji-ldm {index['version']} — the embedded default model
 
 A small text-to-image latent diffusion model in the Stable Diffusion family (text encoder, autoencoder, UNet with

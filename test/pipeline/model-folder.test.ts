@@ -266,21 +266,31 @@ function setLob(dir: string, fields: Record<string, unknown>): void {
 describe('ranking search candidates by p(prompt | image) (search_ranking/)', () => {
   const NAMES = ['grinning face', 'red heart', 'pizza', 'dog face', 'flag: france', 'rocket'];
 
-  async function writeRanking(dir: string, scale = 30): Promise<void> {
+  /** Format 1 (the names' text embeddings), or format 2 with `byPictures`: prototypes from a picture of each name. */
+  async function writeRanking(dir: string, scale = 30, byPictures = false): Promise<void> {
     const model = await loadModel(dir, { intraOpNumThreads: 1 });
     try {
       const rows = await Promise.all(NAMES.map(async (n) => (await encodeText(model, n)).textEmbeds as Float32Array));
-      const embeds = new Float32Array(rows.length * rows[0].length);
-      rows.forEach((r, i) => {
-        embeds.set(r, i * r.length);
-      });
       mkdirSync(join(dir, 'search_ranking'));
-      writeFileSync(join(dir, 'search_ranking', 'embeds.f32'), new Uint8Array(embeds.buffer));
+      writeFileSync(join(dir, 'search_ranking', 'embeds.f32'), new Uint8Array(flat(rows).buffer));
       const config = { format: 'lob-search-ranking/1', scale, dim: rows[0].length, names: NAMES };
+      if (byPictures) {
+        const pictures: Float32Array[] = [];
+        for (const n of NAMES) pictures.push(await pictureEmbeds(model, (await searchKey(model, n, { seed: 1 })).key));
+        writeFileSync(join(dir, 'search_ranking', 'prototypes.f32'), new Uint8Array(flat(pictures).buffer));
+        Object.assign(config, { format: 'lob-search-ranking/2', target_temperature: 100 });
+      }
       writeFileSync(join(dir, 'search_ranking', 'config.json'), JSON.stringify(config));
     } finally {
       await model.release();
     }
+  }
+
+  async function pictureEmbeds(model: Awaited<ReturnType<typeof loadModel>>, key: string): Promise<Float32Array> {
+    const d = decodeModelKey(model, key);
+    const input = { steps: d.steps, embedding: d.embedding, latent: d.latent, guidanceScale: model.guidanceScale };
+    const out = await Sampling.start(model, input).finish();
+    return imageEmbeds(model, out.rgb, out.height, out.width);
   }
 
   it('keeps the candidate the image encoder names as the prompt most surely among every reference name', async () => {
@@ -294,10 +304,7 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
       const refs = await Promise.all(NAMES.map(async (n) => (await encodeText(model, n)).textEmbeds as Float32Array));
       const want: number[] = [];
       for (const c of result.candidates) {
-        const d = decodeModelKey(model, c.key);
-        const input = { steps: d.steps, embedding: d.embedding, latent: d.latent, guidanceScale: model.guidanceScale };
-        const out = await Sampling.start(model, input).finish();
-        const img = await imageEmbeds(model, out.rgb, out.height, out.width);
+        const img = await pictureEmbeds(model, c.key);
         const logits = [prompt, ...refs].map((e) => 30 * cosine(img, e));
         const max = Math.max(...logits);
         want.push(logits[0] - max - Math.log(logits.reduce((s, l) => s + Math.exp(l - max), 0)));
@@ -315,6 +322,35 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
       } finally {
         await plain.release();
       }
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('with prototypes (format 2) keeps the candidate most surely the picture of its nearest names', async () => {
+    const dir = copyFixture(TINY_EMOJI);
+    await writeRanking(dir, 10, true);
+    const model = await loadModel(dir, { intraOpNumThreads: 1 });
+    try {
+      const ranking = model.folder.searchRanking;
+      expect(ranking?.prototypes?.length).toBe(NAMES.length * (ranking?.dim ?? 0));
+      const result = await searchKey(model, 'happy red cat', { seed: 3, bestOf: 5 });
+      // recomputed here: the target mixes the prototypes by softmax(100 · text cosine to each name)
+      const prompt = (await encodeText(model, 'happy red cat')).textEmbeds as Float32Array;
+      const texts = await Promise.all(NAMES.map(async (n) => (await encodeText(model, n)).textEmbeds as Float32Array));
+      const pictures: Float32Array[] = [];
+      for (const n of NAMES) pictures.push(await pictureEmbeds(model, (await searchKey(model, n, { seed: 1 })).key));
+      const weights = texts.map((t) => Math.exp(100 * (cosine(prompt, t) - 1)));
+      const target = Float32Array.from(prompt.map((_, i) => pictures.reduce((s, p, r) => s + weights[r] * p[i], 0)));
+      const want: number[] = [];
+      for (const c of result.candidates) {
+        const img = await pictureEmbeds(model, c.key);
+        const logits = [target, ...pictures].map((e) => 10 * cosine(img, e));
+        const max = Math.max(...logits);
+        want.push(logits[0] - max - Math.log(logits.reduce((s, l) => s + Math.exp(l - max), 0)));
+      }
+      for (const [i, c] of result.candidates.entries()) expect(c.score).toBeCloseTo(want[i], 3);
+      expect(result.key).toBe(result.candidates[want.indexOf(Math.max(...want))].key);
     } finally {
       await model.release();
     }
@@ -338,7 +374,7 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
         /NaN or infinite/,
       ],
       ['config.json', (d) => writeFileSync(join(d, 'search_ranking', 'config.json'), '{"format":'), /not valid JSON/],
-      ['config.json', (d) => patchConfig(d, { format: 'other/1' }), /"format" must be "lob-search-ranking\/1"/],
+      ['config.json', (d) => patchConfig(d, { format: 'other/1' }), /"format" must be one of lob-search-ranking\/1, /],
       ['config.json', (d) => patchConfig(d, { scale: -1 }), /"scale" must be a number/],
       ['config.json', (d) => patchConfig(d, { dim: 0 }), /"dim" must be an integer/],
       ['config.json', (d) => patchConfig(d, { names: [1, 2, 3, 4, 5, 6] }), /"names" must hold strings only/],
@@ -346,6 +382,34 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
     ];
     const good = copyFixture(TINY_EMOJI);
     await writeRanking(good);
+    await checkSpoiled(good, cases);
+  });
+
+  it('names format 2 files that are missing or malformed: prototypes.f32 and target_temperature', async () => {
+    const good = copyFixture(TINY_EMOJI);
+    await writeRanking(good, 10, true);
+    await checkSpoiled(good, [
+      ['prototypes.f32', (d) => rmSync(join(d, 'search_ranking', 'prototypes.f32')), /missing/],
+      [
+        'prototypes.f32',
+        (d) => writeFileSync(join(d, 'search_ranking', 'prototypes.f32'), new Uint8Array(8)),
+        /8 bytes/,
+      ],
+      [
+        'prototypes.f32',
+        (d) =>
+          writeFileSync(
+            join(d, 'search_ranking', 'prototypes.f32'),
+            new Uint8Array(readFileSync(join(d, 'search_ranking', 'prototypes.f32')).length),
+          ),
+        /row 0 is all zeros/,
+      ],
+      ['config.json', (d) => patchConfig(d, { target_temperature: 0 }), /"target_temperature" must be a number/],
+      ['config.json', (d) => patchConfig(d, { target_temperature: 'hot' }), /"target_temperature" must be a number/],
+    ]);
+  });
+
+  async function checkSpoiled(good: string, cases: [string, (dir: string) => void, RegExp][]): Promise<void> {
     for (const [file, spoil, problem] of cases) {
       const dir = copyFixture(good);
       spoil(dir);
@@ -353,8 +417,16 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
       expect(err.file).toBe(join(dir, 'search_ranking', file));
       expect(err.problem).toMatch(problem);
     }
-  });
+  }
 });
+
+function flat(rows: Float32Array[]): Float32Array {
+  const out = new Float32Array(rows.length * rows[0].length);
+  rows.forEach((r, i) => {
+    out.set(r, i * r.length);
+  });
+  return out;
+}
 
 function patchConfig(dir: string, fields: Record<string, unknown>): void {
   const path = join(dir, 'search_ranking', 'config.json');

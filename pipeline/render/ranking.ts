@@ -1,8 +1,16 @@
 import { ModelLoadError } from '../errors.ts';
 import type { SearchRanking } from '../model/search-ranking.ts';
 
-/** Scores an image embedding against the prompt: higher is a better candidate for it. */
-export type CandidateScore = (imageEmbeds: Float32Array) => number;
+/** A finished candidate: its 8-bit RGB picture (HWC) and the image encoder's embedding of it. */
+export interface CandidatePicture {
+  embeds: Float32Array;
+  rgb: Uint8Array;
+  height: number;
+  width: number;
+}
+
+/** Scores a candidate picture against the prompt: higher is a better candidate for it. */
+export type CandidateScore = (picture: CandidatePicture) => number;
 
 /**
  * How search ranks its candidates.
@@ -19,23 +27,99 @@ export type CandidateScore = (imageEmbeds: Float32Array) => number;
  * one that is not (counting it twice is a monotone change of the same ratio).
  */
 export function candidateScore(promptEmbeds: Float32Array, ranking: SearchRanking | null): CandidateScore {
-  if (!ranking) return (image) => cosine(image, promptEmbeds);
-  const { scale, embeds, prototypes, dim } = ranking;
+  if (!ranking) return ({ embeds }) => cosine(embeds, promptEmbeds);
+  const { scale, embeds, prototypes, thumbnails, dim } = ranking;
   if (dim !== promptEmbeds.length)
     throw new ModelLoadError(
       ranking.file,
       `holds ${dim}-wide embeddings, but the text encoder's text_embeds are ${promptEmbeds.length} wide`,
     );
   const prompt = unit(promptEmbeds);
-  const [target, rows] = prototypes ? [promptTarget(prompt, ranking, prototypes), prototypes] : [prompt, embeds];
-  return (image) => {
-    if (image.length !== dim)
+  const weights = prototypes ? nameWeights(prompt, embeds, ranking.targetTemperature as number) : null;
+  const [target, rows] = prototypes && weights ? [mixRows(weights, prototypes, dim), prototypes] : [prompt, embeds];
+  return (picture) => {
+    if (picture.embeds.length !== dim)
       throw new ModelLoadError(
         ranking.file,
-        `holds ${dim}-wide embeddings, but the image encoder's image_embeds are ${image.length} wide`,
+        `holds ${dim}-wide embeddings, but the image encoder's image_embeds are ${picture.embeds.length} wide`,
       );
-    return logShare(unit(image), target, rows, scale);
+    const byEmbedding = logShare(unit(picture.embeds), target, rows, scale);
+    return thumbnails && weights ? byEmbedding + thumbnailShare(picture, thumbnails, weights) : byEmbedding;
   };
+}
+
+/**
+ * log of the prompt's share by pixels: logits are −(mean squared difference of the picture's thumbnail from each
+ * name's) / temperature, and the prompt's own is its names' distances averaged by their weights.
+ */
+function thumbnailShare(
+  picture: CandidatePicture,
+  thumbnails: NonNullable<SearchRanking['thumbnails']>,
+  weights: Float64Array,
+): number {
+  const { rows, side, temperature } = thumbnails;
+  const thumb = thumbnail(picture.rgb, picture.height, picture.width, side);
+  const logits = new Float64Array(weights.length);
+  let own = 0;
+  let max = -Infinity;
+  for (let r = 0; r < logits.length; r++) {
+    let d = 0;
+    for (let i = 0, o = r * thumb.length; i < thumb.length; i++, o++) d += (thumb[i] - rows[o]) ** 2;
+    logits[r] = -d / thumb.length / temperature;
+    own += weights[r] * logits[r];
+    if (logits[r] > max) max = logits[r];
+  }
+  max = Math.max(max, own);
+  let sum = Math.exp(own - max);
+  for (const l of logits) sum += Math.exp(l - max);
+  return own - max - Math.log(sum);
+}
+
+/**
+ * The picture shrunk to side × side × 3 (HWC) by averaging each cell's pixels (cells as PyTorch's adaptive average
+ * pooling cuts them), scaled to [-1, 1] as the image encoder sees pixels.
+ */
+export function thumbnail(rgb: Uint8Array, height: number, width: number, side: number): Float32Array {
+  const out = new Float32Array(side * side * 3);
+  for (let cy = 0; cy < side; cy++) {
+    const [y0, y1] = [Math.floor((cy * height) / side), Math.ceil(((cy + 1) * height) / side)];
+    for (let cx = 0; cx < side; cx++) {
+      const [x0, x1] = [Math.floor((cx * width) / side), Math.ceil(((cx + 1) * width) / side)];
+      const sums = [0, 0, 0];
+      for (let y = y0; y < y1; y++)
+        for (let x = x0; x < x1; x++) for (let ch = 0; ch < 3; ch++) sums[ch] += rgb[(y * width + x) * 3 + ch];
+      const n = (y1 - y0) * (x1 - x0);
+      for (let ch = 0; ch < 3; ch++) out[(cy * side + cx) * 3 + ch] = (sums[ch] / n / 255) * 2 - 1;
+    }
+  }
+  return out;
+}
+
+/** softmax(temperature · the prompt's cosine to each name's text embedding): how much each name is the prompt. */
+function nameWeights(prompt: Float32Array, embeds: Float32Array, temperature: number): Float64Array {
+  const count = embeds.length / prompt.length;
+  const w = new Float64Array(count);
+  let max = -Infinity;
+  for (let r = 0; r < count; r++) {
+    w[r] = temperature * dot(prompt, embeds, r * prompt.length);
+    if (w[r] > max) max = w[r];
+  }
+  let sum = 0;
+  for (let r = 0; r < count; r++) {
+    w[r] = Math.exp(w[r] - max);
+    sum += w[r];
+  }
+  return w.map((x) => x / sum);
+}
+
+/** The rows mixed by the weights, as a unit vector: the prompt's target among the prototypes. */
+function mixRows(weights: Float64Array, rows: Float32Array, dim: number): Float32Array {
+  const mix = new Float64Array(dim);
+  for (let r = 0; r < weights.length; r++) {
+    if (weights[r] < 1e-12) continue; // far names add nothing visible in float32
+    for (let i = 0; i < dim; i++) mix[i] += weights[r] * rows[r * dim + i];
+  }
+  return unit(Float32Array.from(mix));
 }
 
 /** log of the target's softmax share among itself and every row, from dot products of unit vectors at `scale`. */
@@ -50,26 +134,6 @@ function logShare(image: Float32Array, target: Float32Array, rows: Float32Array,
   let sum = Math.exp(own - max);
   for (const l of logits) sum += Math.exp(l - max);
   return own - max - Math.log(sum);
-}
-
-/** The prototypes mixed by softmax(temperature · the prompt's text cosine to each name), as a unit vector. */
-function promptTarget(prompt: Float32Array, ranking: SearchRanking, prototypes: Float32Array): Float32Array {
-  const { embeds, dim } = ranking;
-  const temperature = ranking.targetTemperature as number;
-  const count = embeds.length / dim;
-  const logits = new Float64Array(count);
-  let max = -Infinity;
-  for (let r = 0; r < count; r++) {
-    logits[r] = temperature * dot(prompt, embeds, r * dim);
-    if (logits[r] > max) max = logits[r];
-  }
-  const mix = new Float64Array(dim);
-  for (let r = 0; r < count; r++) {
-    const w = Math.exp(logits[r] - max);
-    if (w < 1e-12) continue; // far names add nothing visible in float32
-    for (let i = 0; i < dim; i++) mix[i] += w * prototypes[r * dim + i];
-  }
-  return unit(Float32Array.from(mix));
 }
 
 function dot(a: Float32Array, rows: Float32Array, offset: number): number {

@@ -186,15 +186,16 @@ function samplingInput(model: Model, key: string, cancelled?: () => boolean): Ge
 }
 
 async function scoreRun(model: Model, run: Sampling, score: CandidateScore): Promise<number> {
-  const out = await run.finish();
-  return score(await imageEmbeds(model, out.rgb, out.height, out.width));
+  const { rgb, height, width } = await run.finish();
+  return score({ embeds: await imageEmbeds(model, rgb, height, width), rgb, height, width });
 }
 
 /** Decodes a latent the way a finished render is decoded, then scores the picture against the prompt. */
 async function scoreLatent(model: Model, latent: Float32Array, score: CandidateScore): Promise<number> {
   const img = await decodeLatents(model, latent, 1);
-  const rgb = toRgb8(img.data, img.channels, img.height, img.width);
-  return score(await imageEmbeds(model, rgb, img.height, img.width));
+  const { height, width } = img;
+  const rgb = toRgb8(img.data, img.channels, height, width);
+  return score({ embeds: await imageEmbeds(model, rgb, height, width), rgb, height, width });
 }
 
 /** A scale the model's guidance variant stores, said as a bad search input rather than as a malformed key. */

@@ -189,13 +189,29 @@ def picture_prototypes(clip, pictures, rows, count):
     return torch.nn.functional.normalize(sums, dim=1)
 
 
+THUMBNAIL_SIDE, THUMBNAIL_TEMPERATURE = 8, 0.03
+
+
+def thumbnails(pictures, side=THUMBNAIL_SIDE):
+    """[N, side·side·3] (HWC) values in [-1, 1]: float [N, 3, H, W] pictures in [-1, 1] averaged over side × side
+    cells (ranking.ts's `thumbnail` cuts the same cells)."""
+    return torch.nn.functional.adaptive_avg_pool2d(pictures, side).permute(0, 2, 3, 1).flatten(1)
+
+
+def name_thumbnails(pictures, rows, count, side=THUMBNAIL_SIDE):
+    """[count, side·side·3]: the mean thumbnail of the uint8 [N, 64, 64, 3] pictures with each row index."""
+    pix = torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1
+    sums = torch.zeros(count, side * side * 3).index_add_(0, torch.tensor(rows), thumbnails(pix, side))
+    return sums / torch.bincount(torch.tensor(rows), minlength=count).clamp(min=1)[:, None].float()
+
+
 def write_search_ranking(out, clip, tok, x, meta, scale, target_temperature):
     """search_ranking/: every base emoji name, so search ranks a candidate by how surely it is the prompt among all of
     them rather than by its raw cosine (a picture near many names, such as a generic flag, no longer wins).
     embeds.f32: the names' text_embeds. With target_temperature > 0 (format 2), prototypes.f32 too: each name's mean
     image embedding over its training pictures, and the share is taken among pictures (p(target | image), the prompt's
-    target mixing the prototypes of the names its words are near); else (format 1) among the names' text_embeds,
-    p(prompt | image). Names and pictures come from the training styles, never from the evaluation's held-out ones."""
+    target mixing the prototypes of the names its words are near), plus the share by pixels (thumbnails.f32: each
+    name's mean picture at 8 × 8); else (format 1) among the names' text_embeds, p(prompt | image). Names and pictures come from the training styles, never from the evaluation's held-out ones."""
     base = [i for i, m in enumerate(meta) if m["unified"] == m["concept"] and m["category"] != "Component"]
     names = sorted({meta[i]["name"] for i in base})
     ids = torch.tensor([tok.encode(n) for n in names], dtype=torch.int64)
@@ -209,7 +225,10 @@ def write_search_ranking(out, clip, tok, x, meta, scale, target_temperature):
         row = {n: k for k, n in enumerate(names)}
         protos = picture_prototypes(clip, x[base], [row[meta[i]["name"]] for i in base], len(names))
         protos.numpy().astype("<f4").tofile(os.path.join(folder, "prototypes.f32"))
-        config.update(format="lob-search-ranking/2", target_temperature=target_temperature)
+        thumbs = name_thumbnails(x[base], [row[meta[i]["name"]] for i in base], len(names))
+        thumbs.numpy().astype("<f4").tofile(os.path.join(folder, "thumbnails.f32"))
+        config.update(format="lob-search-ranking/2", target_temperature=target_temperature,
+                      thumbnails={"side": THUMBNAIL_SIDE, "temperature": THUMBNAIL_TEMPERATURE})
     write_json(os.path.join(folder, "config.json"), config)
 
 

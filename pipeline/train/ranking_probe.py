@@ -31,7 +31,7 @@ from amp import bf16  # noqa: E402
 from models import unet_from_checkpoint  # noqa: E402
 
 STEPS, GUIDANCE, BATCH, SCALES, PROTO_SCALES = 8, 6.0, 64, (10, 30), (10, 20, 40)
-TAUS = (30, 100, 300)
+TAUS = (100,)
 
 
 @torch.no_grad()
@@ -54,18 +54,28 @@ def posterior(own, sims, scale):
     return scale * own - torch.logsumexp(torch.cat([scale * sims, scale * own[..., None]], -1), -1)
 
 
-def prototypes(clip, x, meta, concepts):
-    """Each base name's picture prototype from its training styles (never the held-out OpenMoji), as export.py
-    writes them to search_ranking/prototypes.f32."""
+def training_pictures(x, meta, concepts):
+    """Every base name's pictures in the training styles (never the held-out OpenMoji) and each one's name row: what
+    export.py makes search_ranking/'s prototypes and thumbnails from."""
     row = {c: k for k, c in enumerate(concepts)}
     keep = [i for i, m in enumerate(meta)
             if m["set"] in TR.D.TRAIN_SETS and m["unified"] == m["concept"] and m["concept"] in row]
-    return EX.picture_prototypes(clip, x[keep], [row[meta[i]["concept"]] for i in keep], len(concepts))
+    return x[keep], [row[meta[i]["concept"]] for i in keep]
 
 
-def rules(img, name_emb, protos, text_prompt, truth):
+def thumbnail_share(cand_thumbs, name_thumbs, weights, temperature=EX.THUMBNAIL_TEMPERATURE):
+    """log of the prompt's share by pixels (ranking.ts's thumbnailShare): cand_thumbs [P, C, v], name_thumbs [names,
+    v], weights [P, names] how much each name is the prompt."""
+    logits = -(torch.cdist(cand_thumbs.flatten(0, 1), name_thumbs) ** 2 / name_thumbs.shape[1] / temperature)
+    logits = logits.view(*cand_thumbs.shape[:2], -1)
+    own = (logits * weights[:, None, :]).sum(2)
+    return own - torch.logsumexp(torch.cat([logits, own[..., None]], -1), -1)
+
+
+def rules(img, name_emb, protos, text_prompt, truth, cand_thumbs, name_thumbs):
     """Candidate scores [P, C] per rule. img [P, C, dim] candidates' image embeddings; name_emb and protos [names,
-    dim] every name's text embedding and picture prototype; text_prompt [P, dim] the prompt's text embedding."""
+    dim] every name's text embedding and picture prototype; text_prompt [P, dim] the prompt's text embedding;
+    cand_thumbs [P, C, v] and name_thumbs [names, v] thumbnails of the candidates and of each name's pictures."""
     sims = img @ name_emb.t()
     own = torch.einsum("pcd,pd->pc", img, text_prompt)
     psims = img @ protos.t()
@@ -82,6 +92,11 @@ def rules(img, name_emb, protos, text_prompt, truth):
         for s in PROTO_SCALES[:2]:
             out[f"p(soft proto|image) at {s}, tau {tau}"] = posterior(sown, psims, s)
         out[f"text 10 + soft proto 10, tau {tau}"] = posterior(own, sims, 10) + posterior(sown, psims, 10)
+        weights = torch.softmax(tau * text_prompt @ name_emb.t(), 1)
+        for t in (0.01, 0.03, 0.1):
+            out[f"soft proto 10 + thumbnails at {t}, tau {tau}"] = (posterior(sown, psims, 10)
+                                                                    + thumbnail_share(cand_thumbs, name_thumbs,
+                                                                                      weights, t))
     return out
 
 
@@ -108,12 +123,16 @@ def main(path, n, n_cand, cache):
     hit = (J.ranks(J.embed_images(judge, flat), J.embed_names(judge, tok, names), truth.repeat_interleave(n_cand))
            < J.TOP_K).view(len(pick), n_cand).float()
     img = torch.cat([clip.image(flat[i:i + 512]) for i in range(0, len(flat), 512)]).view(len(pick), n_cand, -1)
-    protos = prototypes(clip, x, meta, concepts)
+    pictures, rows = training_pictures(x, meta, concepts)
+    protos = EX.picture_prototypes(clip, pictures, rows, len(concepts))
+    name_thumbs = EX.name_thumbnails(pictures, rows, len(concepts))
+    cand_thumbs = EX.thumbnails(flat).view(len(pick), n_cand, -1)
     group_of = torch.tensor([order.index(groups[i]) for i in pick])
     print(f"{len(pick)} prompts: one candidate {hit[:, 0].mean():.1%}, any of 8 {hit[:, :8].max(1).values.mean():.1%}, "
           f"any of {n_cand} {hit.max(1).values.mean():.1%}")
     for k in (8, n_cand):
-        for name, score in rules(img[:, :k], name_emb, protos, name_emb[truth], truth).items():
+        for name, score in rules(img[:, :k], name_emb, protos, name_emb[truth], truth, cand_thumbs[:, :k],
+                                 name_thumbs).items():
             chosen = hit[:, :k].gather(1, score.argmax(1, keepdim=True)).squeeze(1)
             per = " ".join(f"{g.split()[0].lower()} {chosen[group_of == j].mean():.0%}" for j, g in enumerate(order))
             print(f"best of {k:2d} by {name:34s} {chosen.mean():.1%} | {per}", flush=True)

@@ -8,6 +8,7 @@ import { loadModel } from '../../pipeline/model/load.ts';
 import { encodeText } from '../../pipeline/model/text-encoder.ts';
 import { Sampling } from '../../pipeline/render/generate.ts';
 import { decodeModelKey } from '../../pipeline/render/keys.ts';
+import { thumbnail } from '../../pipeline/render/ranking.ts';
 import { cosine, defaultBestOf, defaultPreview, searchKey } from '../../pipeline/render/search.ts';
 import { TINY_EMOJI, TINY_SD15 } from './helpers.ts';
 
@@ -266,19 +267,24 @@ function setLob(dir: string, fields: Record<string, unknown>): void {
 describe('ranking search candidates by p(prompt | image) (search_ranking/)', () => {
   const NAMES = ['grinning face', 'red heart', 'pizza', 'dog face', 'flag: france', 'rocket'];
 
-  /** Format 1 (the names' text embeddings), or format 2 with `byPictures`: prototypes from a picture of each name. */
+  /**
+   * Format 1 (the names' text embeddings), or format 2 with `byPictures`: prototypes and 4 × 4 thumbnails from a
+   * picture of each name.
+   */
   async function writeRanking(dir: string, scale = 30, byPictures = false): Promise<void> {
     const model = await loadModel(dir, { intraOpNumThreads: 1 });
     try {
       const rows = await Promise.all(NAMES.map(async (n) => (await encodeText(model, n)).textEmbeds as Float32Array));
       mkdirSync(join(dir, 'search_ranking'));
-      writeFileSync(join(dir, 'search_ranking', 'embeds.f32'), new Uint8Array(flat(rows).buffer));
+      writeFileSync(join(dir, 'search_ranking', 'embeds.f32'), flatBytes(rows));
       const config = { format: 'lob-search-ranking/1', scale, dim: rows[0].length, names: NAMES };
       if (byPictures) {
-        const pictures: Float32Array[] = [];
-        for (const n of NAMES) pictures.push(await pictureEmbeds(model, (await searchKey(model, n, { seed: 1 })).key));
-        writeFileSync(join(dir, 'search_ranking', 'prototypes.f32'), new Uint8Array(flat(pictures).buffer));
-        Object.assign(config, { format: 'lob-search-ranking/2', target_temperature: 100 });
+        const pictures = await namePictures(model);
+        const thumbs = pictures.map((p) => thumbnail(p.rgb, p.height, p.width, 4));
+        writeFileSync(join(dir, 'search_ranking', 'prototypes.f32'), flatBytes(pictures.map((p) => p.embeds)));
+        writeFileSync(join(dir, 'search_ranking', 'thumbnails.f32'), flatBytes(thumbs));
+        const thumbnails = { side: 4, temperature: 0.03 };
+        Object.assign(config, { format: 'lob-search-ranking/2', target_temperature: 100, thumbnails });
       }
       writeFileSync(join(dir, 'search_ranking', 'config.json'), JSON.stringify(config));
     } finally {
@@ -286,11 +292,20 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
     }
   }
 
-  async function pictureEmbeds(model: Awaited<ReturnType<typeof loadModel>>, key: string): Promise<Float32Array> {
+  type Model = Awaited<ReturnType<typeof loadModel>>;
+  /** A key's finished picture and its image embedding. */
+  async function picture(model: Model, key: string) {
     const d = decodeModelKey(model, key);
     const input = { steps: d.steps, embedding: d.embedding, latent: d.latent, guidanceScale: model.guidanceScale };
-    const out = await Sampling.start(model, input).finish();
-    return imageEmbeds(model, out.rgb, out.height, out.width);
+    const { rgb, height, width } = await Sampling.start(model, input).finish();
+    return { embeds: await imageEmbeds(model, rgb, height, width), rgb, height, width };
+  }
+
+  /** Each name's stand-in training picture: its own search at seed 1. */
+  async function namePictures(model: Model) {
+    const out = [];
+    for (const n of NAMES) out.push(await picture(model, (await searchKey(model, n, { seed: 1 })).key));
+    return out;
   }
 
   it('keeps the candidate the image encoder names as the prompt most surely among every reference name', async () => {
@@ -304,7 +319,7 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
       const refs = await Promise.all(NAMES.map(async (n) => (await encodeText(model, n)).textEmbeds as Float32Array));
       const want: number[] = [];
       for (const c of result.candidates) {
-        const img = await pictureEmbeds(model, c.key);
+        const img = (await picture(model, c.key)).embeds;
         const logits = [prompt, ...refs].map((e) => 30 * cosine(img, e));
         const max = Math.max(...logits);
         want.push(logits[0] - max - Math.log(logits.reduce((s, l) => s + Math.exp(l - max), 0)));
@@ -327,27 +342,33 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
     }
   });
 
-  it('with prototypes (format 2) keeps the candidate most surely the picture of its nearest names', async () => {
+  it('with prototypes and thumbnails (format 2) keeps the candidate most surely a picture of its nearest names', async () => {
     const dir = copyFixture(TINY_EMOJI);
     await writeRanking(dir, 10, true);
     const model = await loadModel(dir, { intraOpNumThreads: 1 });
     try {
       const ranking = model.folder.searchRanking;
       expect(ranking?.prototypes?.length).toBe(NAMES.length * (ranking?.dim ?? 0));
+      expect(ranking?.thumbnails?.rows.length).toBe(NAMES.length * 4 * 4 * 3);
       const result = await searchKey(model, 'happy red cat', { seed: 3, bestOf: 5 });
-      // recomputed here: the target mixes the prototypes by softmax(100 · text cosine to each name)
+      // recomputed here: weights softmax(100 · text cosine to each name) mix the prototypes into the prompt's target
+      // and average its names' pixel distances
       const prompt = (await encodeText(model, 'happy red cat')).textEmbeds as Float32Array;
       const texts = await Promise.all(NAMES.map(async (n) => (await encodeText(model, n)).textEmbeds as Float32Array));
-      const pictures: Float32Array[] = [];
-      for (const n of NAMES) pictures.push(await pictureEmbeds(model, (await searchKey(model, n, { seed: 1 })).key));
-      const weights = texts.map((t) => Math.exp(100 * (cosine(prompt, t) - 1)));
-      const target = Float32Array.from(prompt.map((_, i) => pictures.reduce((s, p, r) => s + weights[r] * p[i], 0)));
+      const names = await namePictures(model);
+      const raw = texts.map((t) => Math.exp(100 * (cosine(prompt, t) - 1)));
+      const weights = raw.map((w) => w / raw.reduce((a, b) => a + b, 0));
+      const protos = names.map((p) => p.embeds);
+      const target = Float32Array.from(prompt.map((_, i) => protos.reduce((s, p, r) => s + weights[r] * p[i], 0)));
+      const thumbs = names.map((p) => thumbnail(p.rgb, p.height, p.width, 4));
       const want: number[] = [];
       for (const c of result.candidates) {
-        const img = await pictureEmbeds(model, c.key);
-        const logits = [target, ...pictures].map((e) => 10 * cosine(img, e));
-        const max = Math.max(...logits);
-        want.push(logits[0] - max - Math.log(logits.reduce((s, l) => s + Math.exp(l - max), 0)));
+        const pic = await picture(model, c.key);
+        const byEmbeds = logShare([target, ...protos].map((e) => 10 * cosine(pic.embeds, e)));
+        const own = thumbnail(pic.rgb, pic.height, pic.width, 4);
+        const pixels = thumbs.map((t) => -t.reduce((s, v, i) => s + (v - own[i]) ** 2, 0) / t.length / 0.03);
+        const expected = pixels.reduce((s, l, r) => s + weights[r] * l, 0);
+        want.push(byEmbeds + logShare([expected, ...pixels]));
       }
       for (const [i, c] of result.candidates.entries()) expect(c.score).toBeCloseTo(want[i], 3);
       expect(result.key).toBe(result.candidates[want.indexOf(Math.max(...want))].key);
@@ -404,6 +425,19 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
           ),
         /row 0 is all zeros/,
       ],
+      [
+        'thumbnails.f32',
+        (d) => writeFileSync(join(d, 'search_ranking', 'thumbnails.f32'), new Uint8Array(4)),
+        /4 bytes/,
+      ],
+      ['thumbnails.f32', (d) => rmSync(join(d, 'search_ranking', 'thumbnails.f32')), /missing/],
+      ['config.json', (d) => patchConfig(d, { thumbnails: { side: 0, temperature: 1 } }), /"thumbnails.side" must be/],
+      [
+        'config.json',
+        (d) => patchConfig(d, { thumbnails: { side: 4, temperature: -1 } }),
+        /"thumbnails.temperature" must be a number/,
+      ],
+      ['config.json', (d) => patchConfig(d, { thumbnails: [4] }), /"thumbnails" must be an object/],
       ['config.json', (d) => patchConfig(d, { target_temperature: 0 }), /"target_temperature" must be a number/],
       ['config.json', (d) => patchConfig(d, { target_temperature: 'hot' }), /"target_temperature" must be a number/],
     ]);
@@ -420,12 +454,19 @@ describe('ranking search candidates by p(prompt | image) (search_ranking/)', () 
   }
 });
 
-function flat(rows: Float32Array[]): Float32Array {
+/** The rows as one little-endian float32 file's bytes. */
+function flatBytes(rows: Float32Array[]): Uint8Array {
   const out = new Float32Array(rows.length * rows[0].length);
   rows.forEach((r, i) => {
     out.set(r, i * r.length);
   });
-  return out;
+  return new Uint8Array(out.buffer);
+}
+
+/** log of the first logit's softmax share among all of them. */
+function logShare(logits: number[]): number {
+  const max = Math.max(...logits);
+  return logits[0] - max - Math.log(logits.reduce((s, l) => s + Math.exp(l - max), 0));
 }
 
 function patchConfig(dir: string, fields: Record<string, unknown>): void {

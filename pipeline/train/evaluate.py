@@ -183,7 +183,10 @@ def ranking_of(model, ranking):
     if not os.path.exists(path):
         return "cosine"
     with open(path) as f:
-        return "p(target|image) by prototypes" if json.load(f)["format"].endswith("/2") else "p(prompt|image)"
+        cfg = json.load(f)
+    if not cfg["format"].endswith("/2"):
+        return "p(prompt|image)"
+    return "p(target|image) by prototypes" + (" and thumbnails" if "thumbnails" in cfg else "")
 
 
 def evaluate(model, out, n_prompts=N_PROMPTS, scheduler=None, steps=None, guidance=None, sheet=True, best_of=None,

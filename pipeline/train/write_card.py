@@ -78,8 +78,12 @@ def ranking_md():
         return (f"the shipped image encoder finds most surely a picture of the prompt among the pictures of all "
                 f"{len(ranking['names']):,} base names (each name's mean image embedding over its training "
                 f"pictures; the prompt's own picture target mixes those of the names its words are near; log "
-                f"p(target | image) at scale {ranking['scale']:g}, `search_ranking/`; the sweep below has the same "
-                "search ranked as 9.0.0 did, by the names' text embeddings, and by the raw cosine)")
+                f"p(target | image) at scale {ranking['scale']:g}"
+                + (f", plus the same share by pixels: its {ranking['thumbnails']['side']} × "
+                   f"{ranking['thumbnails']['side']} thumbnail against each name's mean one at temperature "
+                   f"{ranking['thumbnails']['temperature']:g}" if "thumbnails" in ranking else "")
+                + "; `search_ranking/`, pipeline/train/README.md; the sweep below has the same search ranked as 9.0.0 "
+                "did, by the names' text embeddings, and by the raw cosine)")
     return (f"the shipped image encoder names as the prompt most surely among all {len(ranking['names']):,} base "
             f"names (log p(prompt | image) at scale {ranking['scale']:g}, `search_ranking/`; the sweep below has the "
             "same search by the raw cosine)")
@@ -145,8 +149,11 @@ def sweep_md(points, shipped):
         n = p.get("best_of") or 1
         how = f"{n}, ranked after {pv['afterSteps']} steps, {pv['keep']} finished" if pv and n > pv["keep"] else f"{n}"
         # a point that ranked otherwise than the shipped search (evaluate.py --ranking) says so
-        other = {"cosine": ", by the raw cosine", "p(prompt|image)": ", by p(prompt | image) from text (as 9.0.0)"}
-        return how + (other.get(p.get("ranking"), "") if p.get("ranking") != shipped.get("ranking") else "")
+        other = {"cosine": ", by the raw cosine", "p(prompt|image)": ", by p(prompt \\| image) from text (as 9.0.0)",
+                 "p(target|image) by prototypes": ", by prototypes without thumbnails"}
+        how += other.get(p.get("ranking"), "") if p.get("ranking") != shipped.get("ranking") else ""
+        # a point kept from the edition before, whose weights this one shares (sweep.json's "measured_on")
+        return how + (f" ({p['measured_on']})" if p.get("measured_on") else "")
     rows = "".join(
         f"| {val(p, 'sampler')} | {val(p, 'steps')} | {val(p, 'guidance'):g} | {best_of(p)} | "
         f"{pct(p['generated']['r_at_10'])} | {p['median_ms_per_image']:.0f} | {cost(p):.0f} | "
@@ -231,7 +238,7 @@ def cool_md(ck, branch, stage):
 
 
 # shipped editions a later UNet was trained on from (from_shipped.py on a machine that lost runs/): total minutes
-SHIPPED_TOTAL_MIN = {"6.0.0": 776, "7.0.0": 776, "8.0.0": 856, "9.0.0": 921}
+SHIPPED_TOTAL_MIN = {"6.0.0": 776, "7.0.0": 776, "8.0.0": 856, "9.0.0": 921, "9.1.0": 921}
 
 
 def from_shipped_md(ck, branch):
@@ -270,8 +277,8 @@ def shipped_as_is_md(ck):
     """The UNet of a shipped edition, rebuilt from its ONNX file and exported unchanged (a new edition of settings)."""
     prior = ck["from_shipped"]
     return (f"- {prior}'s UNet unchanged (step {ck['step']:,}; rebuilt from its shipped ONNX file by `from_shipped.py` "
-            f"and exported again, byte-identical): this edition changes search's settings and the key order, not the "
-            f"weights.\n- The edition's total is {SHIPPED_TOTAL_MIN[prior]} minutes on this machine, {prior}'s.")
+            f"and exported again, byte-identical): this edition changes how search finds keys, not "
+            f"the weights.\n- The edition's total is {SHIPPED_TOTAL_MIN[prior]} minutes on this machine, {prior}'s.")
 
 
 def unet_time_md(ck, ch):

@@ -21,8 +21,10 @@ export type CandidateScore = (picture: CandidatePicture) => number;
  *   270 prompts × 16 candidates judged by the evaluation-only judge: best-of 16 71.1 → 74.1 %.
  * - With image prototypes (format 2): the same share, but among pictures: the candidate's cosines to each name's
  *   mean training picture, and to the prompt's target (the prototypes of the names its words are near). Pictures
- *   tell flags and animals apart better than their names' text states do: on 9.0.0's UNet, the same protocol, best-of
- *   16 74.4 → 79.3 % (pipeline/train/README.md).
+ *   tell flags and animals apart better than their names' text states do. With thumbnails, a second share by pixels:
+ *   the candidate's thumbnail against each name's mean one (colours and layouts the 64-wide embedding blurs). On
+ *   9.0.0's UNet, the same probe: best-of 16 74.4 → 79.3 % with prototypes, 83.0 % with thumbnails too; on the
+ *   issue's protocol through the real key path 76.7 → 82.5 % (pipeline/train/README.md).
  * The prompt's own term is always in the sum, so a prompt that is also a reference name ranks candidates exactly as
  * one that is not (counting it twice is a monotone change of the same ratio).
  */

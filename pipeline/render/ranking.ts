@@ -37,17 +37,20 @@ export function candidateScore(promptEmbeds: Float32Array, ranking: SearchRankin
       `holds ${dim}-wide embeddings, but the text encoder's text_embeds are ${promptEmbeds.length} wide`,
     );
   const prompt = unit(promptEmbeds);
-  const weights = prototypes ? nameWeights(prompt, embeds, ranking.targetTemperature as number) : null;
-  const [target, rows] = prototypes && weights ? [mixRows(weights, prototypes, dim), prototypes] : [prompt, embeds];
-  return (picture) => {
+  const imageUnit = (picture: CandidatePicture) => {
     if (picture.embeds.length !== dim)
       throw new ModelLoadError(
         ranking.file,
         `holds ${dim}-wide embeddings, but the image encoder's image_embeds are ${picture.embeds.length} wide`,
       );
-    const byEmbedding = logShare(unit(picture.embeds), target, rows, scale);
-    return thumbnails && weights ? byEmbedding + thumbnailShare(picture, thumbnails, weights) : byEmbedding;
+    return unit(picture.embeds);
   };
+  if (!prototypes) return (picture) => logShare(imageUnit(picture), prompt, embeds, scale);
+  const weights = nameWeights(prompt, embeds, ranking.targetTemperature as number);
+  const target = mixRows(weights, prototypes, dim);
+  return (picture) =>
+    logShare(imageUnit(picture), target, prototypes, scale) +
+    (thumbnails ? thumbnailShare(picture, thumbnails, weights) : 0);
 }
 
 /**

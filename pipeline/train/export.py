@@ -181,9 +181,9 @@ def keyspace_profile(states, version):
 
 
 @torch.no_grad()
-def picture_prototypes(clip, pictures, rows, count):
-    """[count, dim] unit rows: the mean image embedding of the uint8 [N, 64, 64, 3] pictures with each row index."""
-    pix = torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1  # as image-encoder.ts feeds them
+def picture_prototypes(clip, pix, rows, count):
+    """[count, dim] unit rows: the mean image embedding of the pictures (float [N, 3, 64, 64] in [-1, 1]) with each
+    row index."""
     emb = torch.cat([clip.image(pix[i:i + 512]) for i in range(0, len(pix), 512)]).float()
     sums = torch.zeros(count, emb.shape[1]).index_add_(0, torch.tensor(rows), emb)
     return torch.nn.functional.normalize(sums, dim=1)
@@ -198,9 +198,8 @@ def thumbnails(pictures, side=THUMBNAIL_SIDE):
     return torch.nn.functional.adaptive_avg_pool2d(pictures, side).permute(0, 2, 3, 1).flatten(1)
 
 
-def name_thumbnails(pictures, rows, count, side=THUMBNAIL_SIDE):
-    """[count, side·side·3]: the mean thumbnail of the uint8 [N, 64, 64, 3] pictures with each row index."""
-    pix = torch.from_numpy(pictures).permute(0, 3, 1, 2).float() / 127.5 - 1
+def name_thumbnails(pix, rows, count, side=THUMBNAIL_SIDE):
+    """[count, side·side·3]: the mean thumbnail of the pictures (float [N, 3, H, W] in [-1, 1]) with each row index."""
     sums = torch.zeros(count, side * side * 3).index_add_(0, torch.tensor(rows), thumbnails(pix, side))
     return sums / torch.bincount(torch.tensor(rows), minlength=count).clamp(min=1)[:, None].float()
 
@@ -211,7 +210,8 @@ def write_search_ranking(out, clip, tok, x, meta, scale, target_temperature):
     embeds.f32: the names' text_embeds. With target_temperature > 0 (format 2), prototypes.f32 too: each name's mean
     image embedding over its training pictures, and the share is taken among pictures (p(target | image), the prompt's
     target mixing the prototypes of the names its words are near), plus the share by pixels (thumbnails.f32: each
-    name's mean picture at 8 × 8); else (format 1) among the names' text_embeds, p(prompt | image). Names and pictures come from the training styles, never from the evaluation's held-out ones."""
+    name's mean picture at 8 × 8); else (format 1) among the names' text_embeds, p(prompt | image). Names and
+    pictures come from the training styles, never from the evaluation's held-out ones."""
     base = [i for i, m in enumerate(meta) if m["unified"] == m["concept"] and m["category"] != "Component"]
     names = sorted({meta[i]["name"] for i in base})
     ids = torch.tensor([tok.encode(n) for n in names], dtype=torch.int64)
@@ -223,9 +223,11 @@ def write_search_ranking(out, clip, tok, x, meta, scale, target_temperature):
     config = {"format": "lob-search-ranking/1", "scale": scale, "dim": emb.shape[1], "names": names}
     if target_temperature > 0:
         row = {n: k for k, n in enumerate(names)}
-        protos = picture_prototypes(clip, x[base], [row[meta[i]["name"]] for i in base], len(names))
-        protos.numpy().astype("<f4").tofile(os.path.join(folder, "prototypes.f32"))
-        thumbs = name_thumbnails(x[base], [row[meta[i]["name"]] for i in base], len(names))
+        rows = [row[meta[i]["name"]] for i in base]
+        pix = torch.from_numpy(x[base]).permute(0, 3, 1, 2).float() / 127.5 - 1  # as image-encoder.ts feeds them
+        picture_prototypes(clip, pix, rows, len(names)).numpy().astype("<f4").tofile(
+            os.path.join(folder, "prototypes.f32"))
+        thumbs = name_thumbnails(pix, rows, len(names))
         thumbs.numpy().astype("<f4").tofile(os.path.join(folder, "thumbnails.f32"))
         config.update(format="lob-search-ranking/2", target_temperature=target_temperature,
                       thumbnails={"side": THUMBNAIL_SIDE, "temperature": THUMBNAIL_TEMPERATURE})
@@ -386,7 +388,7 @@ if __name__ == "__main__":
                          "(search_ranking/); 0: by the raw cosine, as editions before 9.0.0")
     ap.add_argument("--search-target-temperature", type=float, default=100.0,
                     help="> 0: rank among the names' picture prototypes, the prompt's target mixing those of the "
-                         "names its words are near at this temperature (format 2, from 10.0.0); 0: among the names' "
+                         "names its words are near at this temperature, and by 8 × 8 thumbnails (format 2, from 9.1.0); 0: among the names' "
                          "text embeddings (format 1, as 9.0.0, whose scale was 30)")
     args = ap.parse_args()
     if args.search_preview and (len(args.search_preview) != 2 or min(args.search_preview) < 1):

@@ -55,12 +55,12 @@ def posterior(own, sims, scale):
 
 
 def training_pictures(x, meta, concepts):
-    """Every base name's pictures in the training styles (never the held-out OpenMoji) and each one's name row: what
-    export.py makes search_ranking/'s prototypes and thumbnails from."""
+    """Every base name's pictures in the training styles (never the held-out OpenMoji; float [N, 3, 64, 64] in
+    [-1, 1]) and each one's name row: what export.py makes search_ranking/'s prototypes and thumbnails from."""
     row = {c: k for k, c in enumerate(concepts)}
     keep = [i for i, m in enumerate(meta)
             if m["set"] in TR.D.TRAIN_SETS and m["unified"] == m["concept"] and m["concept"] in row]
-    return x[keep], [row[meta[i]["concept"]] for i in keep]
+    return J.to_tensor(x[keep]), [row[meta[i]["concept"]] for i in keep]
 
 
 def thumbnail_share(cand_thumbs, name_thumbs, weights, temperature=EX.THUMBNAIL_TEMPERATURE):
